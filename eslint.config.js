@@ -1,0 +1,33 @@
+// Lint rules, including the import directions between the layers of src/.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+/** Layers and the layers each may not import (arrows point from importer to importee). */
+const forbiddenImports = [
+  { target: './src/ml', from: ['./src/server', './src/graphql', './src/services', './src/db', './src/jobs'] },
+  { target: './src/db', from: ['./src/server', './src/graphql', './src/services', './src/jobs', './src/ml'] },
+  { target: './src/jobs', from: ['./src/server', './src/graphql'] },
+  { target: './src/services', from: ['./src/server', './src/graphql'] },
+  { target: './src/graphql', from: ['./src/server'] },
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.data/', 'src/generated/', 'src/server/dashboard/vendor/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { typescript: true, node: true } },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { zones: forbiddenImports }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': ['error', { allow: ['warn', 'error'] }],
+    },
+  },
+  {
+    files: ['src/main.ts', 'src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+);
