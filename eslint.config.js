@@ -5,15 +5,34 @@ import importX from 'eslint-plugin-import-x';
 
 /** Layers and the layers each may not import (arrows point from importer to importee). */
 const forbiddenImports = [
-  { target: './src/ml', from: ['./src/server', './src/graphql', './src/services', './src/db', './src/jobs'] },
-  { target: './src/db', from: ['./src/server', './src/graphql', './src/services', './src/jobs', './src/ml'] },
+  {
+    target: './src/ml',
+    from: [
+      './src/server',
+      './src/graphql',
+      './src/services',
+      './src/db',
+      './src/jobs',
+      './src/corpus',
+    ],
+  },
+  {
+    target: './src/corpus',
+    from: ['./src/server', './src/graphql', './src/services', './src/db', './src/jobs', './src/ml'],
+  },
+  {
+    target: './src/db',
+    from: ['./src/server', './src/graphql', './src/services', './src/jobs', './src/ml'],
+  },
   { target: './src/jobs', from: ['./src/server', './src/graphql'] },
   { target: './src/services', from: ['./src/server', './src/graphql'] },
   { target: './src/graphql', from: ['./src/server'] },
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'src/generated/', 'src/server/dashboard/vendor/'] },
+  {
+    ignores: ['node_modules/', 'dist/', '.data/', 'src/generated/', 'src/server/dashboard/vendor/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -22,7 +41,11 @@ export default tseslint.config(
     settings: { 'import-x/resolver': { typescript: true, node: true } },
     rules: {
       'import-x/no-restricted-paths': ['error', { zones: forbiddenImports }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-console': ['error', { allow: ['warn', 'error'] }],
     },
   },

@@ -28,7 +28,15 @@ export interface AppConfig {
   authRequired: boolean;
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow'];
 
 /**
@@ -62,7 +70,9 @@ function readInteger(
 
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`Invalid ${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}.`);
+    throw new Error(
+      `Invalid ${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}.`,
+    );
   }
   return value;
 }

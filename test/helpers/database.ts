@@ -6,7 +6,8 @@ import { migrate } from '../../src/db/migrate.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 
 /** Server that tests run against; override with TEST_POSTGRES_URL. */
-export const TEST_SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_SERVER_URL =
+  process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestDatabase extends Database {
   name: string;

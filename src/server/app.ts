@@ -1,0 +1,209 @@
+// The server process: database (embedded or external), migrations, Apollo GraphQL over HTTP and
+// websockets, and the plain HTTP routes, all on one port.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { AppConfig } from '../config.js';
+import { openDatabase, type Database } from '../db/client.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
+import { migrate } from '../db/migrate.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { createErrorFormatter } from '../graphql/errors.js';
+import { createLoaders } from '../graphql/loaders.js';
+import { createSchema } from '../graphql/schema.js';
+import { AppError } from '../services/errors.js';
+import type { Services } from '../services/index.js';
+import { authenticate } from '../services/tokens.js';
+import { handleGraphQLRequest } from './apollo-http.js';
+import { sendError, sendJson } from './http-utils.js';
+import { matchRoute, type Route } from './router.js';
+import { uploadRoute } from './routes/upload.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningServer {
+  /** Base URL, for example http://127.0.0.1:4000. */
+  url: string;
+  db: Database;
+  services: Services;
+  /** Stops accepting requests, drains open ones, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: AppConfig;
+  logger: Logger;
+  /** An open database to use instead of the configured one (tests); it is not closed on close(). */
+  db?: Database;
+  /** Extra plain routes, matched after the built-in ones. */
+  routes?: Route[];
+}
+
+/** Opens the configured database, embedded or external, and applies pending migrations. */
+export async function openConfiguredDatabase(
+  config: AppConfig,
+  logger: Logger,
+): Promise<{ db: Database; embedded: EmbeddedPostgres | null }> {
+  let embedded: EmbeddedPostgres | null = null;
+  let url = config.databaseUrl;
+  if (url) {
+    logger.info({ database: redactUrl(url) }, 'using external Postgres from DATABASE_URL');
+  } else {
+    embedded = await startEmbeddedPostgres(config.dataDir);
+    url = embedded.url;
+    logger.info(
+      { dataDir: config.dataDir, url },
+      'using embedded Postgres (PGlite); set DATABASE_URL to use a server',
+    );
+  }
+
+  const { applied } = await migrate(url);
+  if (applied.length > 0) logger.info({ applied }, 'applied migrations');
+  return { db: openDatabase(url, { embedded: embedded !== null }), embedded };
+}
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const opened = options.db
+    ? { db: options.db, embedded: null }
+    : await openConfiguredDatabase(config, logger);
+  const { db } = opened;
+
+  const services: Services = {
+    info: { version: VERSION, database: db.embedded ? 'embedded' : 'external', backend: null },
+    maxUploadLineBytes: config.maxUploadLineBytes,
+    authRequired: config.authRequired,
+  };
+  const schema = createSchema();
+  const httpServer = http.createServer();
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsCleanup = startSubscriptions(wsServer, schema, db, services, logger);
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    formatError: createErrorFormatter(logger),
+    includeStacktraceInErrorResponses: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  const routes: Route[] = [uploadRoute, ...(options.routes ?? [])];
+  httpServer.on('request', (req, res) => {
+    void handleRequest(req, res).catch((error: unknown) => {
+      if (!(error instanceof AppError))
+        logger.error({ err: error, url: req.url }, 'request failed');
+      sendError(res, error);
+    });
+  });
+
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') {
+      await db.pool.query('SELECT 1');
+      sendJson(res, 200, { status: 'ok', version: VERSION, database: services.info.database });
+      return;
+    }
+    if (url.pathname === '/graphql') {
+      await handleGraphQLRequest(apollo, req, res, async () => ({
+        db,
+        services,
+        loaders: createLoaders(db),
+        principal: await authenticate(db, req.headers.authorization, config.authRequired),
+        logger,
+      }));
+      return;
+    }
+
+    const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
+    if (match && 'route' in match) {
+      await match.route.handle(req, res, { db, services, logger, params: match.params, url });
+      return;
+    }
+    if (match) {
+      res.setHeader('allow', match.allowed.join(', '));
+      sendJson(res, 405, {
+        error: { code: 'BAD_USER_INPUT', message: `Method ${req.method} is not allowed here.` },
+      });
+      return;
+    }
+    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${url.pathname}.` } });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const address = httpServer.address() as AddressInfo;
+  const url = `http://${config.host}:${address.port}`;
+  logger.info({ url: `${url}/graphql` }, 'server listening');
+
+  return {
+    url,
+    db,
+    services,
+    async close() {
+      await apollo.stop();
+      if (!options.db) {
+        await db.close();
+        await opened.embedded?.stop();
+      }
+    },
+  };
+}
+
+function startSubscriptions(
+  wsServer: WebSocketServer,
+  schema: GraphQLSchema,
+  db: Database,
+  services: Services,
+  logger: Logger,
+) {
+  return useServer<Record<string, unknown> | undefined>(
+    {
+      schema,
+      async context(ctx): Promise<GraphQLContext> {
+        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        return {
+          db,
+          services,
+          loaders: createLoaders(db),
+          principal: await authenticate(
+            db,
+            typeof header === 'string' ? header : undefined,
+            services.authRequired,
+          ),
+          logger,
+        };
+      },
+    },
+    wsServer,
+  );
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}

@@ -1,0 +1,16 @@
+// Long-lived collaborators that services share for the life of a server process.
+
+export interface ServerInfo {
+  version: string;
+  database: 'embedded' | 'external';
+  /** TensorFlow.js backend of the in-process worker, or null without one. */
+  backend: string | null;
+}
+
+export interface Services {
+  info: ServerInfo;
+  /** Longest accepted line of an uploaded file, in bytes. */
+  maxUploadLineBytes: number;
+  /** Whether GraphQL and HTTP routes require an API token. */
+  authRequired: boolean;
+}
