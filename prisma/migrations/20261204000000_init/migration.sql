@@ -90,6 +90,7 @@ CREATE TABLE "checkpoint" (
 CREATE TABLE "score" (
     "rater_version_id" UUID NOT NULL,
     "example_seq" BIGINT NOT NULL,
+    "dataset_id" UUID NOT NULL,
     "score" REAL NOT NULL,
 
     CONSTRAINT "score_pkey" PRIMARY KEY ("rater_version_id","example_seq")
@@ -203,7 +204,7 @@ CREATE UNIQUE INDEX "rater_name_key" ON "rater"("name");
 CREATE UNIQUE INDEX "rater_version_rater_id_version_key" ON "rater_version"("rater_id", "version");
 
 -- CreateIndex
-CREATE INDEX "score_rater_version_id_score_example_seq_idx" ON "score"("rater_version_id", "score", "example_seq");
+CREATE INDEX "score_rater_version_id_dataset_id_score_example_seq_idx" ON "score"("rater_version_id", "dataset_id", "score", "example_seq");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "curation_curated_dataset_id_key" ON "curation"("curated_dataset_id");
@@ -237,6 +238,9 @@ ALTER TABLE "score" ADD CONSTRAINT "score_rater_version_id_fkey" FOREIGN KEY ("r
 
 -- AddForeignKey
 ALTER TABLE "score" ADD CONSTRAINT "score_example_seq_fkey" FOREIGN KEY ("example_seq") REFERENCES "example"("seq") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "score" ADD CONSTRAINT "score_dataset_id_fkey" FOREIGN KEY ("dataset_id") REFERENCES "dataset"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "score_summary" ADD CONSTRAINT "score_summary_rater_version_id_fkey" FOREIGN KEY ("rater_version_id") REFERENCES "rater_version"("id") ON DELETE CASCADE ON UPDATE CASCADE;
