@@ -265,4 +265,3 @@ ALTER TABLE "curation_member" ADD CONSTRAINT "curation_member_example_seq_fkey" 
 
 -- AddForeignKey
 ALTER TABLE "evaluation" ADD CONSTRAINT "evaluation_curation_id_fkey" FOREIGN KEY ("curation_id") REFERENCES "curation"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
