@@ -97,6 +97,19 @@ CREATE TABLE "score" (
 );
 
 -- CreateTable
+CREATE TABLE "score_range" (
+    "rater_version_id" UUID NOT NULL,
+    "dataset_id" UUID NOT NULL,
+    "first_seq" BIGINT NOT NULL,
+    "last_seq" BIGINT NOT NULL,
+    "written" INTEGER NOT NULL,
+    "job_id" UUID,
+    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "score_range_pkey" PRIMARY KEY ("rater_version_id","dataset_id","first_seq")
+);
+
+-- CreateTable
 CREATE TABLE "score_summary" (
     "rater_version_id" UUID NOT NULL,
     "dataset_id" UUID NOT NULL,
@@ -161,12 +174,29 @@ CREATE TABLE "job" (
     "subjects" JSONB NOT NULL DEFAULT '{}',
     "queue_name" TEXT,
     "queue_job_id" TEXT,
+    "worker_id" UUID,
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "started_at" TIMESTAMP(3),
     "finished_at" TIMESTAMP(3),
     "updated_at" TIMESTAMP(3) NOT NULL,
 
     CONSTRAINT "job_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "worker" (
+    "id" UUID NOT NULL,
+    "hostname" TEXT NOT NULL,
+    "pid" INTEGER NOT NULL,
+    "backend" TEXT NOT NULL,
+    "gpu" BOOLEAN NOT NULL,
+    "queues" TEXT[],
+    "concurrency" INTEGER NOT NULL,
+    "started_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "heartbeat_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "stopped_at" TIMESTAMP(3),
+
+    CONSTRAINT "worker_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
@@ -213,6 +243,9 @@ CREATE UNIQUE INDEX "curation_curated_dataset_id_key" ON "curation"("curated_dat
 CREATE INDEX "job_status_created_at_idx" ON "job"("status", "created_at");
 
 -- CreateIndex
+CREATE INDEX "worker_heartbeat_at_idx" ON "worker"("heartbeat_at");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "api_token_token_hash_key" ON "api_token"("token_hash");
 
 -- AddForeignKey
@@ -241,6 +274,12 @@ ALTER TABLE "score" ADD CONSTRAINT "score_example_seq_fkey" FOREIGN KEY ("exampl
 
 -- AddForeignKey
 ALTER TABLE "score" ADD CONSTRAINT "score_dataset_id_fkey" FOREIGN KEY ("dataset_id") REFERENCES "dataset"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "score_range" ADD CONSTRAINT "score_range_rater_version_id_fkey" FOREIGN KEY ("rater_version_id") REFERENCES "rater_version"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "score_range" ADD CONSTRAINT "score_range_dataset_id_fkey" FOREIGN KEY ("dataset_id") REFERENCES "dataset"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "score_summary" ADD CONSTRAINT "score_summary_rater_version_id_fkey" FOREIGN KEY ("rater_version_id") REFERENCES "rater_version"("id") ON DELETE CASCADE ON UPDATE CASCADE;
