@@ -23,6 +23,11 @@ const config: CodegenConfig = {
           Job: '../generated/prisma/client.js#Job as JobRow',
           ApiToken: '../generated/prisma/client.js#ApiToken as ApiTokenRow',
           ScoreSummary: '../generated/prisma/client.js#ScoreSummary as ScoreSummaryRow',
+          ScoreAnalytics: '../services/analytics.js#ScoreAnalytics as ScoreAnalyticsModel',
+          GroupScoreStats: '../services/analytics.js#GroupAnalytics as GroupAnalyticsModel',
+          RaterComparison:
+            '../services/rater-comparison.js#RaterComparison as RaterComparisonModel',
+          RaterReport: '../services/rater-report.js#RaterReport as RaterReportModel',
         },
       },
     },

@@ -132,3 +132,16 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Returns a REAL as Postgres prints it and pg parses it: the shortest decimal that reads back as
+ * the same REAL. Scores and their min and max reach clients in this form.
+ */
+export function asPrintedReal(value: number): number {
+  const real = Math.fround(value);
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = Number(real.toPrecision(digits));
+    if (Math.fround(candidate) === real) return candidate;
+  }
+  return real;
+}

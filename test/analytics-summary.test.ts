@@ -12,6 +12,7 @@ import {
 } from '../src/services/score-stats.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import {
+  asPrintedReal,
   insertCuration,
   insertDataset,
   insertExamples,
@@ -76,8 +77,8 @@ describe('computeScoreSummary', () => {
     expect(summary!.count).toBe(N);
     expect(summary!.mean).toBeCloseTo(mean(scores), 9);
     expect(summary!.std).toBeCloseTo(populationStd(scores), 9);
-    expect(summary!.min).toBe(Math.min(...scores));
-    expect(summary!.max).toBe(Math.max(...scores));
+    expect(summary!.min).toBe(asPrintedReal(Math.min(...scores)));
+    expect(summary!.max).toBe(asPrintedReal(Math.max(...scores)));
   });
 
   it('stores exact quantiles on the fine grid', async () => {
@@ -104,8 +105,8 @@ describe('computeScoreSummary', () => {
       expected[Math.min(FINE_HISTOGRAM_BINS - 1, Math.floor((score - min) / width))]! += 1;
     }
     expect(histogram.edges).toHaveLength(FINE_HISTOGRAM_BINS + 1);
-    expect(histogram.edges[0]).toBe(min);
-    expect(histogram.edges[FINE_HISTOGRAM_BINS]).toBe(max);
+    expect(histogram.edges[0]).toBe(asPrintedReal(min));
+    expect(histogram.edges[FINE_HISTOGRAM_BINS]).toBe(asPrintedReal(max));
     expect(histogram.counts).toEqual(expected);
   });
 
@@ -203,8 +204,8 @@ describe('readers of a stored summary', () => {
       expected[Math.min(9, Math.floor(((score - min) / (max - min)) * 10))]! += 1;
     }
     expect(coarse.counts).toEqual(expected);
-    expect(coarse.edges[0]).toBe(min);
-    expect(coarse.edges[10]).toBe(max);
+    expect(coarse.edges[0]).toBe(asPrintedReal(min));
+    expect(coarse.edges[10]).toBe(asPrintedReal(max));
   });
 
   it('re-bins within the straddling bins otherwise', async () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import type { Resolvers } from '../generated/graphql.js';
+import { analyticsResolvers } from './resolvers/analytics.js';
 import { datasetResolvers } from './resolvers/datasets.js';
 import { jobResolvers } from './resolvers/jobs.js';
 import { nodeResolvers } from './resolvers/node.js';
@@ -21,6 +22,7 @@ export function createSchema(extraResolvers: Resolvers[] = []): GraphQLSchema {
       datasetResolvers,
       raterResolvers,
       jobResolvers,
+      analyticsResolvers,
       ...extraResolvers,
     ] as never,
     inheritResolversFromInterfaces: true,

@@ -15,7 +15,9 @@
 //   has the same form on the coarser grid q = i / 100. Lists hold the MAX_STORED_GROUPS largest
 //   groups, largest first. `omitted*` count the groups left out.
 //
-// `std` is the population standard deviation everywhere. Readers accept any sorted grid and any
+// `std` is the population standard deviation everywhere. `min`, `max` and scores are REAL values
+// as Postgres prints them (the shortest decimal that reads back as the same REAL), while mean,
+// std and quantiles are double precision. Readers accept any sorted grid and any
 // increasing edges, so a summary written with other grid sizes still reads correctly.
 import type { Database } from '../db/client.js';
 import type { Prisma, ScoreSummary } from '../generated/prisma/client.js';
@@ -123,7 +125,7 @@ async function queryOverallStats(db: Database, scope: ScoreScope): Promise<Overa
     quantiles: number[] | null;
   }>(
     `SELECT count(*)::int AS count, avg(s.score) AS mean, stddev_pop(s.score) AS std,
-            min(s.score)::float8 AS min, max(s.score)::float8 AS max,
+            min(s.score) AS min, max(s.score) AS max,
             percentile_cont($4::float8[]) WITHIN GROUP (ORDER BY s.score) AS quantiles
        FROM score s
       WHERE ${SCORE_SCOPE_SQL}`,
@@ -150,9 +152,11 @@ async function queryFineHistogram(
 ): Promise<StoredHistogram> {
   if (min === max) return { edges: [min, max], counts: [count] };
 
-  // width_bucket returns FINE_HISTOGRAM_BINS + 1 for max itself, which goes to the last bin.
+  // min and max arrive as Postgres prints a REAL (its shortest round-trip decimal), so ::real
+  // restores the stored values exactly. width_bucket returns FINE_HISTOGRAM_BINS + 1 for max
+  // itself, which goes to the last bin.
   const { rows } = await db.pool.query<{ bin: number; n: number }>(
-    `SELECT least(width_bucket(s.score::float8, $4::float8, $5::float8, $6::int), $6::int) AS bin,
+    `SELECT least(width_bucket(s.score::float8, $4::real::float8, $5::real::float8, $6::int), $6::int) AS bin,
             count(*)::int AS n
        FROM score s
       WHERE ${SCORE_SCOPE_SQL}
@@ -186,7 +190,7 @@ async function queryGroupStats(
     group_count: number;
   }>(
     `SELECT e.${column} AS value, count(*)::int AS count, avg(s.score) AS mean,
-            stddev_pop(s.score) AS std, min(s.score)::float8 AS min, max(s.score)::float8 AS max,
+            stddev_pop(s.score) AS std, min(s.score) AS min, max(s.score) AS max,
             percentile_cont($4::float8[]) WITHIN GROUP (ORDER BY s.score) AS quantiles,
             count(*) OVER ()::int AS group_count
        FROM score s
