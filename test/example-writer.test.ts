@@ -127,7 +127,7 @@ describe('ExampleWriter on Postgres server', () => {
     });
   }
 
-  it('flushes when batch reaches row limit', async () => {
+  it('sends when batch reaches row limit', async () => {
     const client = await db.pool.connect();
     try {
       await client.query('BEGIN');
@@ -140,17 +140,20 @@ describe('ExampleWriter on Postgres server', () => {
         await writer.add({ text: `row ${i}` });
         seen.push([writer.written, writer.queued]);
       }
+      // A full batch is sent without waiting, and counts as written once the next send waits.
       expect(seen).toEqual([
+        [0, 1],
+        [0, 2],
+        [0, 0],
         [0, 1],
         [0, 2],
         [3, 0],
         [3, 1],
-        [3, 2],
-        [6, 0],
-        [6, 1],
       ]);
-      expect(await writer.flush()).toBe(1);
-      expect(await writer.flush()).toBe(0);
+      await writer.flush();
+      expect(writer.written).toBe(7);
+      expect(writer.queued).toBe(0);
+      await writer.flush();
       expect(writer.written).toBe(7);
     } finally {
       await client.query('ROLLBACK');
@@ -158,7 +161,7 @@ describe('ExampleWriter on Postgres server', () => {
     }
   });
 
-  it('flushes when batch reaches byte limit', async () => {
+  it('sends when batch reaches byte limit', async () => {
     const client = await db.pool.connect();
     try {
       await client.query('BEGIN');
@@ -170,6 +173,7 @@ describe('ExampleWriter on Postgres server', () => {
       expect(writer.queued).toBe(1);
       await writer.add({ text: 'y'.repeat(600) });
       expect(writer.queued).toBe(0);
+      await writer.flush();
       expect(writer.written).toBe(2);
     } finally {
       await client.query('ROLLBACK');
@@ -192,6 +196,25 @@ describe('ExampleWriter on Postgres server', () => {
       }
     });
   }
+
+  it('raises failed in-flight batch on flush', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const writer = new ExampleWriter(client, await createDataset(client), {
+        method: 'copy',
+        maxBatchRows: 1,
+      });
+      await writer.add({ externalId: 'same', text: 'one' });
+      // Sent without waiting: the unique violation comes from the batch in flight.
+      await writer.add({ externalId: 'same', text: 'two' });
+      await expect(writer.flush()).rejects.toThrow(/example_dataset_id_external_id_key/);
+      expect(writer.written).toBe(1);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
 
   it('rejects NUL character in text', async () => {
     const client = await db.pool.connect();

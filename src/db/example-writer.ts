@@ -32,9 +32,9 @@ export type ExampleWriteMethod = 'copy' | 'unnest';
 
 export interface ExampleWriterOptions {
   method: ExampleWriteMethod;
-  /** A batch is written once it has this many rows. Default 2,000. */
+  /** A batch is sent once it has this many rows. Default 2,000. */
   maxBatchRows?: number;
-  /** A batch is written once its text and meta reach this many bytes. Default 4 MiB. */
+  /** A batch is sent once its text and meta reach this many bytes. Default 4 MiB. */
   maxBatchBytes?: number;
 }
 
@@ -73,12 +73,17 @@ interface PreparedRow {
 }
 
 /**
- * Writes examples of one dataset in batches. `add` queues a row and writes the batch when it is
- * full; `flush` writes what is queued. Memory stays within one batch: about `maxBatchBytes` of
- * text plus, on the COPY path, its encoded copy.
+ * Writes examples of one dataset in batches, with at most one batch in flight.
+ *
+ * `add` queues a row and sends the batch when it is full. `send` waits for the batch already in
+ * flight, then starts writing the queued rows without waiting for them, so the caller can
+ * prepare the next batch meanwhile. `flush` sends the queued rows and waits for every write.
+ * Memory stays within two batches: the one in flight and the one being filled, each about
+ * `maxBatchBytes` of text (the COPY path adds one encoded copy of the batch in flight).
  *
  * The writer neither begins nor commits a transaction: rows become visible when the caller's
- * transaction commits, and a failed batch leaves that transaction aborted.
+ * transaction commits. A failed write leaves that transaction aborted and is raised by the
+ * next `send` or `flush`.
  */
 export class ExampleWriter {
   readonly #client: pg.ClientBase;
@@ -89,6 +94,7 @@ export class ExampleWriter {
   #batch: PreparedRow[] = [];
   #batchBytes = 0;
   #written = 0;
+  #inFlight: Promise<void> | null = null;
 
   constructor(client: pg.ClientBase, datasetId: string, options: ExampleWriterOptions) {
     this.#client = client;
@@ -98,19 +104,19 @@ export class ExampleWriter {
     this.#maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   }
 
-  /** Rows written to the database so far (not counting the queued batch). */
+  /** Rows written to the database so far, not counting the batch in flight or the queue. */
   get written(): number {
     return this.#written;
   }
 
-  /** Rows queued and not yet written. */
+  /** Rows queued and not yet sent. */
   get queued(): number {
     return this.#batch.length;
   }
 
   /**
-   * Queues one row and writes the batch when it reaches `maxBatchRows` or `maxBatchBytes`.
-   * Throws an Error for a text with a NUL character; a failed batch write rejects.
+   * Queues one row and sends the batch when it reaches `maxBatchRows` or `maxBatchBytes`.
+   * Throws an Error for a text with a NUL character.
    */
   async add(row: ExampleRow): Promise<void> {
     const prepared = prepareRow(row);
@@ -118,22 +124,41 @@ export class ExampleWriter {
     this.#batchBytes += prepared.byteLength + (prepared.metaJson?.length ?? 0);
 
     if (this.#batch.length >= this.#maxBatchRows || this.#batchBytes >= this.#maxBatchBytes) {
-      await this.flush();
+      await this.send();
     }
   }
 
-  /** Writes the queued rows, if any, and returns how many it wrote. */
-  async flush(): Promise<number> {
+  /**
+   * Waits for the batch in flight, then starts writing the queued rows and returns without
+   * waiting for them. The statement is queued on the client at once, so a query the caller
+   * sends afterwards on the same client runs after it and reads its rows.
+   */
+  async send(): Promise<void> {
+    await this.#waitInFlight();
+
     const batch = this.#batch;
-    if (batch.length === 0) return 0;
+    if (batch.length === 0) return;
     this.#batch = [];
     this.#batchBytes = 0;
 
-    if (this.#method === 'copy') await this.#copy(batch);
-    else await this.#insertUnnest(batch);
+    const write = this.#method === 'copy' ? this.#copy(batch) : this.#insertUnnest(batch);
+    this.#inFlight = write.then(() => {
+      this.#written += batch.length;
+    });
+    // Mark the promise handled; its error is raised by the next send or flush.
+    this.#inFlight.catch(() => undefined);
+  }
 
-    this.#written += batch.length;
-    return batch.length;
+  /** Writes the queued rows and waits until every row added so far is written. */
+  async flush(): Promise<void> {
+    await this.send();
+    await this.#waitInFlight();
+  }
+
+  async #waitInFlight(): Promise<void> {
+    const inFlight = this.#inFlight;
+    this.#inFlight = null;
+    if (inFlight) await inFlight;
   }
 
   async #copy(batch: PreparedRow[]): Promise<void> {
