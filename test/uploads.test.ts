@@ -746,7 +746,7 @@ describe('importExamples', () => {
           }
           const chunk = Buffer.from(body);
           yielded += chunk.length;
-          // Input read but not yet written or rejected: what the upload holds in memory.
+          // Input read but not yet sent or rejected: what the upload keeps beyond the batch in flight.
           maxAhead = Math.max(maxAhead, yielded - lastProgress.bytes);
           yield chunk;
         }
@@ -768,7 +768,7 @@ describe('importExamples', () => {
       );
       expect(counted[0]?.count).toBe(rows);
 
-      // Each batch (2,000 rows, about 0.6 MB) is written before much more input is read.
+      // Each batch (2,000 rows, about 0.6 MB) is sent before much more input is read.
       expect(progressCalls.length).toBeGreaterThanOrEqual(rows / 2000);
       expect(lastProgress.bytes).toBe(yielded);
       expect(maxAhead).toBeLessThan(2 * 1024 * 1024);
@@ -777,7 +777,7 @@ describe('importExamples', () => {
 });
 
 describe('RecordFramer', () => {
-  it('holds at most the limit of a giant line', () => {
+  it('buffers at most the limit of a giant line', () => {
     const framer = new RecordFramer({ maxRecordBytes: 1000, csvQuotes: false });
     const chunk = Buffer.alloc(4096, 0x78);
     for (let i = 0; i < 1000; i++) {

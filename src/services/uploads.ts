@@ -45,15 +45,16 @@ export interface UploadOptions {
   maxBatchBytes?: number;
   /** Write method; by default COPY on a Postgres server and unnest on embedded PGlite. */
   writeMethod?: ExampleWriteMethod;
-  /** Called after each batch is written. */
+  /** Called after each batch is sent to the database. */
   onProgress?: (progress: UploadProgress) => void;
 }
 
 export interface UploadProgress {
-  /** Input bytes read and fully handled: written in this transaction or rejected. */
+  /** Input bytes read and handled: sent to the database in this transaction, or rejected. */
   bytes: number;
   /** Last line handled. */
   line: number;
+  /** Rows written so far; the batch just sent is still in flight and not counted. */
   imported: number;
   rejected: number;
 }
