@@ -26,6 +26,18 @@ export interface AppConfig {
   backend: BackendName;
   /** Whether GraphQL and HTTP routes require an API token. */
   authRequired: boolean;
+  /** Retries of a failed job attempt, with exponential backoff from 2 s. */
+  jobRetryLimit: number;
+  /** Seconds after which the queue fails a job attempt still running (a hung attempt). */
+  jobExpireSeconds: number;
+  /** Seconds without a heartbeat after which a worker is lost and its jobs are queued again. */
+  workerStaleSeconds: number;
+  /** Seconds a stopping worker waits for running jobs to checkpoint before it exits anyway. */
+  shutdownGraceSeconds: number;
+  /** Examples per committed window of a scoring job. */
+  scoreWindowSize: number;
+  /** Examples per rater forward pass when scoring. */
+  scoreBatchSize: number;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -55,6 +67,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     workerConcurrency: readInteger(env, 'WORKER_CONCURRENCY', 1, 1, 64),
     backend: readChoice(env, 'TFJS_BACKEND', 'wasm', BACKENDS),
     authRequired: readBoolean(env, 'AUTH_REQUIRED', false),
+    jobRetryLimit: readInteger(env, 'JOB_RETRY_LIMIT', 3, 0, 100),
+    jobExpireSeconds: readInteger(env, 'JOB_EXPIRE_SECONDS', 6 * 3600, 60, 23 * 3600),
+    workerStaleSeconds: readInteger(env, 'WORKER_STALE_SECONDS', 30, 2, 3600),
+    shutdownGraceSeconds: readInteger(env, 'SHUTDOWN_GRACE_SECONDS', 30, 1, 3600),
+    scoreWindowSize: readInteger(env, 'SCORE_WINDOW_SIZE', 2048, 1, 1_000_000),
+    scoreBatchSize: readInteger(env, 'SCORE_BATCH_SIZE', 256, 1, 65_536),
   };
 }
 

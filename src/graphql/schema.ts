@@ -6,6 +6,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Resolvers } from '../generated/graphql.js';
 import { analyticsResolvers } from './resolvers/analytics.js';
 import { datasetResolvers } from './resolvers/datasets.js';
+import { jobMutationResolvers } from './resolvers/job-mutations.js';
 import { jobResolvers } from './resolvers/jobs.js';
 import { nodeResolvers } from './resolvers/node.js';
 import { raterResolvers } from './resolvers/raters.js';
@@ -22,6 +23,7 @@ export function createSchema(extraResolvers: Resolvers[] = []): GraphQLSchema {
       datasetResolvers,
       raterResolvers,
       jobResolvers,
+      jobMutationResolvers,
       analyticsResolvers,
       ...extraResolvers,
     ] as never,

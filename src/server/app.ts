@@ -13,12 +13,14 @@ import type { AppConfig } from '../config.js';
 import { openDatabase, type Database } from '../db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
 import { migrate } from '../db/migrate.js';
+import type { JobWorker } from '../jobs/worker.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createErrorFormatter } from '../graphql/errors.js';
 import { createLoaders } from '../graphql/loaders.js';
 import { createSchema } from '../graphql/schema.js';
 import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
+import { startJobSystem, startJobWorker } from '../services/job-runner.js';
 import { authenticate } from '../services/tokens.js';
 import { handleGraphQLRequest } from './apollo-http.js';
 import { sendError, sendJson } from './http-utils.js';
@@ -32,7 +34,9 @@ export interface RunningServer {
   url: string;
   db: Database;
   services: Services;
-  /** Stops accepting requests, drains open ones, closes the database. */
+  /** The in-process job worker, or null when IN_PROCESS_WORKER is false. */
+  worker: JobWorker | null;
+  /** Stops accepting requests, drains open ones, stops the worker, closes the database. */
   close(): Promise<void>;
 }
 
@@ -75,10 +79,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     : await openConfiguredDatabase(config, logger);
   const { db } = opened;
 
+  const jobs = await startJobSystem(db, config, logger);
+  const worker = config.inProcessWorker ? await startJobWorker(jobs, config, logger) : null;
   const services: Services = {
-    info: { version: VERSION, database: db.embedded ? 'embedded' : 'external', backend: null },
+    info: {
+      version: VERSION,
+      database: db.embedded ? 'embedded' : 'external',
+      backend: worker?.info.backend ?? null,
+    },
     maxUploadLineBytes: config.maxUploadLineBytes,
     authRequired: config.authRequired,
+    jobs,
   };
   const schema = createSchema();
   const httpServer = http.createServer();
@@ -159,8 +170,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     url,
     db,
     services,
+    worker,
     async close() {
       await apollo.stop();
+      await worker?.stop();
+      await jobs.stop();
       if (!options.db) {
         await db.close();
         await opened.embedded?.stop();

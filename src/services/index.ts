@@ -1,4 +1,5 @@
 // Long-lived collaborators that services share for the life of a server process.
+import type { JobSystem } from '../jobs/system.js';
 
 export interface ServerInfo {
   version: string;
@@ -13,4 +14,6 @@ export interface Services {
   maxUploadLineBytes: number;
   /** Whether GraphQL and HTTP routes require an API token. */
   authRequired: boolean;
+  /** Queue, job events and sweeper of this process. */
+  jobs: JobSystem;
 }
