@@ -25,6 +25,7 @@ import { authenticate } from '../services/tokens.js';
 import { handleGraphQLRequest } from './apollo-http.js';
 import { sendError, sendJson } from './http-utils.js';
 import { matchRoute, type Route } from './router.js';
+import { curationExportRoute, datasetExportRoute } from './routes/export.js';
 import { uploadRoute } from './routes/upload.js';
 
 export const VERSION = '0.1.0';
@@ -116,7 +117,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   await apollo.start();
 
-  const routes: Route[] = [uploadRoute, ...(options.routes ?? [])];
+  const routes: Route[] = [
+    uploadRoute,
+    datasetExportRoute,
+    curationExportRoute,
+    ...(options.routes ?? []),
+  ];
   httpServer.on('request', (req, res) => {
     void handleRequest(req, res).catch((error: unknown) => {
       if (!(error instanceof AppError))

@@ -1,7 +1,8 @@
-// POST /api/datasets/{id}/examples: streaming NDJSON or CSV upload of examples.
+// POST /api/datasets/{id}/examples: streaming NDJSON, CSV or Parquet upload of examples.
 import { fromGlobalId } from '../../graphql/ids.js';
 import { authenticate, requireRole } from '../../services/tokens.js';
 import { badInput } from '../../services/errors.js';
+import { importParquet } from '../../services/parquet-import.js';
 import { importExamples } from '../../services/uploads.js';
 import { sendJson } from '../http-utils.js';
 import type { Route } from '../router.js';
@@ -20,11 +21,11 @@ export const uploadRoute: Route = {
       throw badInput(`Invalid onError=${JSON.stringify(onError)}: expected abort or skip.`);
     }
 
-    const report = await importExamples(db, datasetId, req, {
-      format,
-      onError,
-      maxLineBytes: services.maxUploadLineBytes,
-    });
+    const options = { onError, maxLineBytes: services.maxUploadLineBytes } as const;
+    const report =
+      format === 'parquet'
+        ? await importParquet(db, datasetId, req, options)
+        : await importExamples(db, datasetId, req, { ...options, format });
     logger.info(
       { datasetId, format, imported: report.imported, rejected: report.rejected },
       'examples uploaded',
@@ -34,13 +35,18 @@ export const uploadRoute: Route = {
 };
 
 /** The format from `?format=`, else from the Content-Type, else NDJSON. */
-function uploadFormat(query: string | null, contentType: string | undefined): 'ndjson' | 'csv' {
+function uploadFormat(
+  query: string | null,
+  contentType: string | undefined,
+): 'ndjson' | 'csv' | 'parquet' {
   if (query !== null) {
     const format = query.toLowerCase();
     if (format === 'ndjson' || format === 'jsonl' || format === 'json') return 'ndjson';
     if (format === 'csv') return 'csv';
-    throw badInput(`Invalid format=${JSON.stringify(query)}: expected ndjson or csv.`);
+    if (format === 'parquet') return 'parquet';
+    throw badInput(`Invalid format=${JSON.stringify(query)}: expected ndjson, csv or parquet.`);
   }
   if (contentType?.includes('text/csv')) return 'csv';
+  if (contentType?.includes('parquet')) return 'parquet';
   return 'ndjson';
 }
