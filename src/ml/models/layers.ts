@@ -1,5 +1,6 @@
 /** Building blocks shared by the rater and the inner models; all second-order safe. */
 import { embeddingLookup } from '../ops/embedding.js';
+import { matMul } from '../ops/matmul.js';
 import { PAD_ID } from '../featurize.js';
 import { tf } from '../tf.js';
 
@@ -12,7 +13,7 @@ import { tf } from '../tf.js';
  * @returns float32 [N, O]
  */
 export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  return tf.add(tf.matMul(x, kernel), bias);
+  return tf.add(matMul(x, kernel), bias);
 }
 
 /**
@@ -52,6 +53,9 @@ export function conv1dSame(
  * Embeds, for every position j, the `context` ids before j (`includeCurrent` false) or ending at
  * j (`includeCurrent` true), with {@link PAD_ID} before the start, concatenated in order.
  *
+ * The windows are gathered as integer ids first, so the float path is a single embedding lookup
+ * (and its gradient a single row scatter) with no slices or concatenations to differentiate.
+ *
  * @param table float32 [V, E]
  * @param ids int32 [B, L]
  * @returns float32 [B·L, context·E]
@@ -66,19 +70,18 @@ export function contextEmbeddings(
   const width = table.shape[1];
   const padLeft = includeCurrent ? context - 1 : context;
   const padded =
-    padLeft === 0 ? ids : tf.concat([tf.fill([batch, padLeft], PAD_ID, 'int32'), ids], 1);
-  const paddedLength = length + padLeft;
-  const embedded = tf.reshape(embeddingLookup(table, tf.reshape(padded, [batch * paddedLength])), [
-    batch,
-    paddedLength,
-    width,
-  ]); // [B, L + padLeft, E]
-  const windows: tf.Tensor3D[] = [];
-  for (let offset = 0; offset < context; offset++) {
-    windows.push(tf.slice(embedded, [0, offset, 0], [batch, length, width]) as tf.Tensor3D);
+    padLeft === 0 ? ids : tf.concat([tf.fill([batch, padLeft], PAD_ID, 'int32'), ids], 1); // [B, L + padLeft]
+
+  // Window of position j: padded columns j .. j + context - 1.
+  const columns = new Int32Array(length * context);
+  for (let j = 0; j < length; j++) {
+    for (let offset = 0; offset < context; offset++) {
+      columns[j * context + offset] = j + offset;
+    }
   }
-  const joined = context === 1 ? windows[0]! : tf.concat(windows, 2); // [B, L, context·E]
-  return tf.reshape(joined, [batch * length, context * width]);
+  const windows = tf.gather(padded, tf.tensor1d(columns, 'int32'), 1); // [B, L·context]
+  const embedded = embeddingLookup(table, tf.reshape(windows, [batch * length * context])); // [B·L·context, E]
+  return tf.reshape(embedded, [batch * length, context * width]);
 }
 
 /**

@@ -16,4 +16,5 @@ export {
 export { logSoftmax, logSumExp, softmax, softmaxCrossEntropy } from './softmax.js';
 export { logMeanExpPool } from './pooling.js';
 export { embeddingLookup } from './embedding.js';
+export { matMul } from './matmul.js';
 export { oneHotFloat } from './one-hot.js';

@@ -6,6 +6,8 @@
 import { tf } from '../tf.js';
 import { constantMax, exp } from './exp.js';
 
+type GradientFunction = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+
 /**
  * log Σ e^x along `axis` (default last). Float32, any rank; the reduced axis is kept with size 1
  * when `keepDims` is true.
@@ -24,11 +26,37 @@ export function logSoftmax<T extends tf.Tensor>(x: T, axis = -1): T {
 
 /** e^x / Σ e^x along `axis` (default last); same shape as `x`, sums to 1 along `axis`. */
 export function softmax<T extends tf.Tensor>(x: T, axis = -1): T {
-  return exp(logSoftmax(x, axis));
+  const shifted = exp(tf.sub(x, constantMax(x, axis)));
+  return tf.div(shifted, tf.sum(shifted, axis, true)) as T;
 }
 
 /**
- * Cross-entropy -Σ_c labels[n, c] · log softmax(logits[n])_c per row.
+ * One fused op, so the forward pass records a single tape node and keeps no [N, C] intermediates;
+ * its gradient (softmax(x)·Σy - y) is built from the safe softmax, so it is exact at every order.
+ */
+const fusedCrossEntropy = tf.customGrad((...args: unknown[]) => {
+  const logits = args[0] as tf.Tensor2D;
+  const labels = args[1] as tf.Tensor2D;
+  const save = args[2] as tf.GradSaveFunc;
+  save([logits, labels]);
+
+  // Forward pass with plain ops: nothing here is on the tape.
+  const shift = tf.max(logits, -1, true); // [N, 1]
+  const lse = tf.add(tf.log(tf.sum(tf.exp(tf.sub(logits, shift)), -1)), tf.squeeze(shift, [1])); // [N]
+  const loss = tf.sub(tf.mul(lse, tf.sum(labels, -1)), tf.sum(tf.mul(labels, logits), -1)); // [N]
+
+  const gradFunc: GradientFunction = (dy, saved) => {
+    const [x, y] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const upstream = tf.expandDims(dy, 1); // [N, 1]
+    const dLogits = tf.mul(upstream, tf.sub(tf.mul(softmax(x), tf.sum(y, -1, true)), y)); // [N, C]
+    return [dLogits, tf.zerosLike(y)];
+  };
+  return { value: loss, gradFunc };
+});
+
+/**
+ * Cross-entropy -Σ_c labels[n, c] · log softmax(logits[n])_c per row. Labels are constants: no
+ * gradient flows to them.
  *
  * @param logits float32 [N, C]
  * @param labels float32 [N, C], one-hot or any distribution; an all-zero row gives loss 0
@@ -40,9 +68,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor2D): t
       `softmaxCrossEntropy: logits and labels must both be [N, C], got [${logits.shape}] and [${labels.shape}]`,
     );
   }
-  // -Σ y·(x - lse) = lse·Σy - Σ y·x, which avoids materializing the log-softmax.
-  const lse = logSumExp(logits, -1);
-  return tf.sub(tf.mul(lse, tf.sum(labels, -1)), tf.sum(tf.mul(labels, logits), -1)) as tf.Tensor1D;
+  return fusedCrossEntropy(logits, labels) as tf.Tensor1D;
 }
 
 function normalizeAxis(axis: number, rank: number): number {
