@@ -109,8 +109,8 @@ describe('datasets', () => {
     expect(res.data?.dataset.counts).toEqual({ total: 4, train: 3, heldout: 1 });
     expect(res.data?.dataset.sources).toEqual([
       { value: 'web', count: 2 },
-      { value: null, count: 1 },
       { value: 'mail', count: 1 },
+      { value: null, count: 1 },
     ]);
   });
 });

@@ -1,7 +1,6 @@
 // The one place where errors become GraphQL errors. AppErrors keep their code and message;
 // anything else is logged with its stack and reaches the client only as INTERNAL_SERVER_ERROR.
 import type { GraphQLFormattedError } from 'graphql';
-import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { AppError, type ErrorCode } from '../services/errors.js';
 
@@ -19,7 +18,7 @@ const OPERATION_CODES: Record<string, ErrorCode> = {
 /** Builds Apollo's `formatError`: keeps public errors, masks and logs the rest. */
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    const original = originalErrorOf(error);
 
     if (original instanceof AppError) {
       return {
@@ -43,4 +42,20 @@ export function createErrorFormatter(logger: Logger) {
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
+}
+
+/**
+ * The error a resolver threw, unwrapped from GraphQLError. Duck-typed, because graphql 16 ships
+ * CommonJS and ESM copies whose GraphQLError classes fail `instanceof` across each other.
+ */
+function originalErrorOf(error: unknown): unknown {
+  let current = error;
+  while (
+    current instanceof Error &&
+    'originalError' in current &&
+    current.originalError instanceof Error
+  ) {
+    current = current.originalError;
+  }
+  return current;
 }

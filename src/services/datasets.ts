@@ -243,7 +243,14 @@ export async function countGroups(
   });
   return groups
     .map((group) => ({ value: group[column], count: group._count._all }))
-    .sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)));
+    .sort((a, b) => b.count - a.count || compareNullLast(a.value, b.value));
+}
+
+function compareNullLast(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
 }
 
 function validateName(raw: string): string {

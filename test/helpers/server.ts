@@ -43,7 +43,11 @@ export async function startTestServer(
     inProcessWorker: false,
     ...configOverrides,
   };
-  const server = await startServer({ config, logger: pino({ level: 'silent' }), db: serverDb });
+  const server = await startServer({
+    config,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    db: serverDb,
+  });
 
   return {
     server,
