@@ -7,7 +7,7 @@ import type { Example } from '../generated/prisma/client.js';
 import type { Split } from './datasets.js';
 import { badInput } from './errors.js';
 import { parsePageArgs, toPage, type CursorKey, type Page, type PageArgs } from './pagination.js';
-import { resolveScoreScope, SCORE_SCOPE_SQL, scopeParams } from './score-scope.js';
+import { resolveScoreScope, scoreScopeSql, scopeParams } from './score-scope.js';
 import {
   recordToGrid,
   type GroupStats,
@@ -118,7 +118,7 @@ export async function listScoredExamples(
 
   // Conditions shared by the page and the look-behind query; $1-$3 select the scope.
   const params: unknown[] = [...scopeParams(scope)];
-  const conditions = [SCORE_SCOPE_SQL, ...filterConditions(filter, params)];
+  const conditions = [scoreScopeSql(scope), ...filterConditions(filter, params)];
   const conditionParams = [...params];
   const ascending = filter.order === 'ASC';
   const forward = request.direction === 'forward';
@@ -209,8 +209,12 @@ async function existsBeyond(
   // look past `before`.
   const operator = ascending === forward ? '<=' : '>=';
   const condition = cursorCondition(cursor, operator, params);
+  // The ORDER BY makes the planner walk the index from the cursor. Without it, the planner may
+  // expect many matches and pick a sequential scan, which reads every score when none match.
+  const direction = operator === '<=' ? 'DESC' : 'ASC';
   const { rowCount } = await db.pool.query(
-    `SELECT 1 FROM score s WHERE ${[...conditions, condition].join(' AND ')} LIMIT 1`,
+    `SELECT 1 FROM score s WHERE ${[...conditions, condition].join(' AND ')}
+      ORDER BY s.score ${direction}, s.example_seq ${direction} LIMIT 1`,
     params,
   );
   return (rowCount ?? 0) > 0;

@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import type { Example } from '../generated/prisma/client.js';
 import { kendallTauB } from './correlation.js';
 import { badInput } from './errors.js';
-import { resolveScoreScope, SCORE_SCOPE_SQL, scopeParams } from './score-scope.js';
+import { resolveScoreScope, scoreScopeSql, scopeParams, type ScoreScope } from './score-scope.js';
 
 export const MAX_KENDALL_SAMPLE = 10_000;
 export const MAX_RANK_CHANGES = 1000;
@@ -74,8 +74,8 @@ export async function compareRaterVersions(
   await resolveScoreScope(db, otherVersionId, datasetId);
   const params = [...scopeParams(scope), otherVersionId];
 
-  const ranks = await queryRanks(db, params, options);
-  const sample = await queryKendallSample(db, params, options);
+  const ranks = await queryRanks(db, scope, params, options);
+  const sample = await queryKendallSample(db, scope, params, options);
   const examples = await db.prisma.example.findMany({
     where: { seq: { in: ranks.changes.map((change) => BigInt(change.seq)) } },
   });
@@ -122,12 +122,14 @@ function validateOptions(options: ComparisonOptions): void {
   if (!Number.isSafeInteger(seed)) throw badInput(`Invalid seed=${seed}: expected an integer.`);
 }
 
-/** Score pairs of the examples both versions scored; $4 is the other version. */
-const PAIRS_SQL = `
-  SELECT s.example_seq AS seq, s.score AS base, o.score AS other
-    FROM score s
-    JOIN score o ON o.rater_version_id = $4::uuid AND o.example_seq = s.example_seq
-   WHERE ${SCORE_SCOPE_SQL}`;
+/** Returns the score pairs of the examples both versions scored; $4 is the other version. */
+function pairsSql(scope: ScoreScope): string {
+  return `
+    SELECT s.example_seq AS seq, s.score AS base, o.score AS other
+      FROM score s
+      JOIN score o ON o.rater_version_id = $4::uuid AND o.example_seq = s.example_seq
+     WHERE ${scoreScopeSql(scope)}`;
+}
 
 interface RankStats {
   count: number;
@@ -139,6 +141,7 @@ interface RankStats {
 
 async function queryRanks(
   db: Database,
+  scope: ScoreScope,
   params: unknown[],
   { discardFraction, rankChanges }: ComparisonOptions,
 ): Promise<RankStats> {
@@ -152,7 +155,7 @@ async function queryRanks(
     changes:
       { seq: number; base: number; other: number; base_rank: number; other_rank: number }[] | null;
   }>(
-    `WITH pairs AS (${PAIRS_SQL}),
+    `WITH pairs AS (${pairsSql(scope)}),
      ranked AS (
        SELECT seq, base, other,
               (rank() OVER (ORDER BY base DESC)
@@ -201,12 +204,13 @@ async function queryRanks(
  */
 async function queryKendallSample(
   db: Database,
+  scope: ScoreScope,
   params: unknown[],
   { kendallSampleSize, seed }: ComparisonOptions,
 ): Promise<{ base: number[]; other: number[] }> {
   const { rows } = await db.pool.query<{ base: number; other: number }>(
     `SELECT p.base, p.other
-       FROM (${PAIRS_SQL}) p
+       FROM (${pairsSql(scope)}) p
       ORDER BY hashint8extended(p.seq, $5::bigint), p.seq
       LIMIT $6`,
     [...params, seed, kendallSampleSize],

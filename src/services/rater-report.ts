@@ -4,7 +4,7 @@
 import type { Database } from '../db/client.js';
 import { fitLinear, pearson } from './correlation.js';
 import { badInput } from './errors.js';
-import { resolveScoreScope, SCORE_SCOPE_SQL, scopeParams } from './score-scope.js';
+import { resolveScoreScope, scoreScopeSql, scopeParams } from './score-scope.js';
 import { TEXT_FEATURES, textFeatures, type TextFeature } from './text-features.js';
 
 export const MAX_REPORT_SAMPLE = 20_000;
@@ -58,7 +58,7 @@ export async function computeRaterReport(
     `WITH sample AS (
        SELECT s.example_seq, s.score
          FROM score s
-        WHERE ${SCORE_SCOPE_SQL}
+        WHERE ${scoreScopeSql(scope)}
         ORDER BY hashint8extended(s.example_seq, $4::bigint), s.example_seq
         LIMIT $5)
      SELECT sample.score, e.text

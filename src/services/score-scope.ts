@@ -16,14 +16,19 @@ export interface ScoreScope {
 }
 
 /**
- * SQL condition on `score s` selecting the rows of a scope, with parameters $1 (rater version),
- * $2 (score dataset) and $3 (curation or null). Postgres plans an unnamed statement with the
- * parameter values, so `$3 IS NULL` folds away for a plain dataset and the
- * (rater_version_id, dataset_id, score, example_seq) index serves the rest.
+ * Returns the SQL condition on `score s` that selects the rows of a scope, with parameters $1
+ * (rater version), $2 (score dataset) and $3 (curation or null). A plain dataset is a range of
+ * the (rater_version_id, dataset_id, score, example_seq) index. A curated dataset adds a
+ * membership probe per row, which the planner runs as a nested loop on the curation_member
+ * primary key when a LIMIT is near. An `$3 IS NULL OR EXISTS` form would instead hash every
+ * member first.
  */
-export const SCORE_SCOPE_SQL = `s.rater_version_id = $1::uuid AND s.dataset_id = $2::uuid
-  AND ($3::uuid IS NULL OR EXISTS (
-    SELECT 1 FROM curation_member m WHERE m.curation_id = $3::uuid AND m.example_seq = s.example_seq))`;
+export function scoreScopeSql(scope: ScoreScope): string {
+  const rows = 's.rater_version_id = $1::uuid AND s.dataset_id = $2::uuid';
+  if (scope.curationId === null) return `${rows} AND $3::uuid IS NULL`;
+  return `${rows} AND EXISTS (SELECT 1 FROM curation_member m
+    WHERE m.curation_id = $3::uuid AND m.example_seq = s.example_seq)`;
+}
 
 export function scopeParams(scope: ScoreScope): [string, string, string | null] {
   return [scope.raterVersionId, scope.scoreDatasetId, scope.curationId];

@@ -22,7 +22,7 @@
 import type { Database } from '../db/client.js';
 import type { Prisma, ScoreSummary } from '../generated/prisma/client.js';
 import { badInput } from './errors.js';
-import { resolveScoreScope, SCORE_SCOPE_SQL, scopeParams, type ScoreScope } from './score-scope.js';
+import { resolveScoreScope, scoreScopeSql, scopeParams, type ScoreScope } from './score-scope.js';
 
 export const FINE_HISTOGRAM_BINS = 1000;
 export const FINE_QUANTILE_STEPS = 1000;
@@ -128,7 +128,7 @@ async function queryOverallStats(db: Database, scope: ScoreScope): Promise<Overa
             min(s.score) AS min, max(s.score) AS max,
             percentile_cont($4::float8[]) WITHIN GROUP (ORDER BY s.score) AS quantiles
        FROM score s
-      WHERE ${SCORE_SCOPE_SQL}`,
+      WHERE ${scoreScopeSql(scope)}`,
     [...scopeParams(scope), q],
   );
   const row = rows[0];
@@ -159,7 +159,7 @@ async function queryFineHistogram(
     `SELECT least(width_bucket(s.score::float8, $4::real::float8, $5::real::float8, $6::int), $6::int) AS bin,
             count(*)::int AS n
        FROM score s
-      WHERE ${SCORE_SCOPE_SQL}
+      WHERE ${scoreScopeSql(scope)}
       GROUP BY 1`,
     [...scopeParams(scope), min, max, FINE_HISTOGRAM_BINS],
   );
@@ -195,7 +195,7 @@ async function queryGroupStats(
             count(*) OVER ()::int AS group_count
        FROM score s
        JOIN example e ON e.seq = s.example_seq
-      WHERE ${SCORE_SCOPE_SQL}
+      WHERE ${scoreScopeSql(scope)}
       GROUP BY e.${column}
       ORDER BY count(*) DESC, e.${column} ASC NULLS FIRST
       LIMIT $5`,
