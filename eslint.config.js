@@ -31,7 +31,7 @@ const forbiddenImports = [
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', '.data/', 'src/generated/', 'src/server/dashboard/vendor/'],
+    ignores: ['node_modules/', 'dist/', '.data/', 'src/generated/', 'scratch/', '.scratch*', '.tmpw/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -6,8 +6,13 @@
  * for activations and softmax; they are estimates, not measurements.
  */
 import type { DataRaterConfig } from './config.js';
-import { innerForwardFlopsPerExample, innerTrainingFlopsPerExample } from './models/inner-task.js';
-import { raterFlopsPerExample } from './models/rater.js';
+import {
+  innerForwardFlopsPerExample,
+  innerParamSpecs,
+  innerTrainingFlopsPerExample,
+} from './models/inner-task.js';
+import { countParams } from './models/params.js';
+import { raterFlopsPerExample, raterParamSpecs } from './models/rater.js';
 
 export { innerForwardFlopsPerExample, innerTrainingFlopsPerExample, raterFlopsPerExample };
 
@@ -22,4 +27,12 @@ export function metaStepFlops(config: DataRaterConfig): number {
   const innerStep = 3 * innerTrainingFlopsPerExample(config) * config.innerBatchSize;
   const outer = 3 * innerForwardFlopsPerExample(config) * config.outerBatchSize;
   return config.populationSize * (config.unrollSteps * (rater + innerStep) + outer);
+}
+
+/** Number of trainable scalars of the rater and of one inner model under `config`. */
+export function parameterCounts(config: DataRaterConfig): { rater: number; inner: number } {
+  return {
+    rater: countParams(raterParamSpecs(config)),
+    inner: countParams(innerParamSpecs(config)),
+  };
 }

@@ -116,7 +116,6 @@ async function runEvaluation(context: JobContext): Promise<object> {
     runs: { baseline: baseline.texts, curated: curated.texts, randomDrop },
     heldout: heldout.texts,
     scoredExamples: baseline.texts.length,
-    signal: context.signal,
     onProgress: (fraction, message) => {
       void context.progress({ progress: 0.99 * fraction, message }).catch(() => undefined);
     },

@@ -7,6 +7,7 @@ import { isTerminal, QUEUES, type JobStatus } from '../jobs/kinds.js';
 import type { JobSystem } from '../jobs/system.js';
 import { inTransaction } from '../jobs/transaction.js';
 import { conflict, notFound } from './errors.js';
+import { requireUuid } from './job-data.js';
 
 export function jobNotFound(id: string) {
   return notFound(`Job ${id} was not found. List jobs with the jobs query.`, { jobId: id });
@@ -14,6 +15,7 @@ export function jobNotFound(id: string) {
 
 /** Reads a job for the API; throws NOT_FOUND naming the id. */
 export async function requireJob(db: Database, id: string): Promise<Job> {
+  requireUuid(id, 'Job');
   const job = await db.prisma.job.findUnique({ where: { id } });
   if (!job) throw jobNotFound(id);
   return job;
@@ -26,6 +28,7 @@ export async function requireJob(db: Database, id: string): Promise<Job> {
  * Throws NOT_FOUND for an unknown id and CONFLICT for a job that already SUCCEEDED or FAILED.
  */
 export async function cancelJob(db: Database, jobs: JobSystem, id: string): Promise<Job> {
+  requireUuid(id, 'Job');
   const canceled = await inTransaction(db.pool, async (client) => {
     const { rows } = await client.query<{ id: string }>(
       `WITH changed AS (
@@ -63,6 +66,7 @@ export async function cancelJob(db: Database, jobs: JobSystem, id: string): Prom
  * and CONFLICT for a job in any other status.
  */
 export async function retryJob(db: Database, jobs: JobSystem, id: string): Promise<Job> {
+  requireUuid(id, 'Job');
   await inTransaction(db.pool, async (client) => {
     const job = await lockJob(client, id);
     if (!job) throw jobNotFound(id);

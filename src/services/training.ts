@@ -300,7 +300,7 @@ async function runMetaTraining(context: JobContext): Promise<object> {
   const data = await loadTrainingData(db, parameters);
   const checkpoint = await db.prisma.checkpoint.findUnique({ where: { raterVersionId } });
   const trainer = checkpoint
-    ? await restoreTrainer(checkpoint.state, data)
+    ? await restoreTrainer(checkpoint.state, data, context.worker.backend as EngineConfig['backend'])
     : await createTrainer(config, data, await parentWeights(db, parameters.parentVersionId));
   try {
     if (checkpoint) await truncateCurve(db, raterVersionId, checkpoint.step);
@@ -325,7 +325,7 @@ async function runMetaTraining(context: JobContext): Promise<object> {
     });
     return trainingResult(raterVersionId, metrics);
   } finally {
-    trainer.dispose();
+    await trainer.dispose();
   }
 }
 
@@ -384,7 +384,9 @@ async function trainSteps(
     }
     context.throwIfStopped(`at outer step ${trainer.step}`);
 
-    pending.push(await trainer.runStep());
+    const { point, report } = await trainer.runStep();
+    if (point) pending.push(point);
+    else context.logger.warn({ step: report.step, reason: report.skipReason }, 'outer step skipped');
     const checkpointDue = trainer.step % config.checkpointInterval === 0;
     if (checkpointDue || Date.now() - lastFlush >= 1000) await flush(checkpointDue);
   }

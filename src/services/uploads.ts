@@ -123,12 +123,6 @@ export async function importExamples(
       datasetId,
     ]);
     if (rowCount === 0) throw datasetNotFound(datasetId);
-    // The duplicate-id check joins each batch's ids to the (dataset_id, external_id) index. The
-    // planner's statistics do not count the rows this transaction has written, so it would hash
-    // the whole dataset for every batch, which is quadratic in the upload size. Without hash and
-    // merge joins it probes the index once per id. No other statement here has a join.
-    await client.query('SET LOCAL enable_hashjoin = off');
-    await client.query('SET LOCAL enable_mergejoin = off');
 
     const writer = new ExampleWriter(client, datasetId, {
       method: options.writeMethod ?? exampleWriteMethod(db),
@@ -411,6 +405,11 @@ class Upload {
   /**
    * Returns the rows of `batch` whose id the dataset already has, in line order. Rows written
    * earlier in this transaction are visible to it and carry its transaction id in `xmin`.
+   *
+   * The LATERAL ... LIMIT 1 form makes Postgres probe the (dataset_id, external_id) index once
+   * per id. A plain join is planned from statistics that do not count the rows this transaction
+   * wrote, and on a fresh table Postgres 15 then chose a nested loop over every row of the
+   * dataset, which made each batch slower than the last.
    */
   async #findStoredDuplicates(batch: PendingRow[]): Promise<StoredDuplicate[]> {
     // Wait for the batch in flight, so that its error, if any, is the one raised.
@@ -421,9 +420,14 @@ class Upload {
     if (lineById.size === 0) return [];
 
     const { rows } = await this.#client.query<{ external_id: string; this_upload: boolean }>(
-      `SELECT e.external_id, e.xmin = pg_current_xact_id()::xid AS this_upload
+      `SELECT batch.id AS external_id, found.this_upload
        FROM unnest($2::text[]) AS batch(id)
-       JOIN example e ON e.dataset_id = $1 AND e.external_id = batch.id`,
+       CROSS JOIN LATERAL (
+         SELECT e.xmin = pg_current_xact_id()::xid AS this_upload
+         FROM example e
+         WHERE e.dataset_id = $1 AND e.external_id = batch.id
+         LIMIT 1
+       ) AS found`,
       [this.#datasetId, [...lineById.keys()]],
     );
     return rows
