@@ -151,9 +151,7 @@ function toTrainingPoint(report: StepReport): TrainingPoint | null {
 
 function toMetaTrainingData(data: TrainingData): { train: Example[]; heldout: Example[] } {
   const examples = (set: TextSet): Example[] =>
-    set.labels
-      ? set.texts.map((text, i) => ({ text, label: set.labels![i]! }))
-      : set.texts.slice();
+    set.labels ? set.texts.map((text, i) => ({ text, label: set.labels![i]! })) : set.texts.slice();
   return { train: examples(data.train), heldout: examples(data.heldout) };
 }
 

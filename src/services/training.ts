@@ -19,6 +19,7 @@ import {
   restoreTrainer,
   validateEngineConfig,
   type EngineConfig,
+  type TextSet,
   type TrainingData,
   type TrainingPoint,
 } from './engine.js';
@@ -300,7 +301,11 @@ async function runMetaTraining(context: JobContext): Promise<object> {
   const data = await loadTrainingData(db, parameters);
   const checkpoint = await db.prisma.checkpoint.findUnique({ where: { raterVersionId } });
   const trainer = checkpoint
-    ? await restoreTrainer(checkpoint.state, data, context.worker.backend as EngineConfig['backend'])
+    ? await restoreTrainer(
+        checkpoint.state,
+        data,
+        context.worker.backend as EngineConfig['backend'],
+      )
     : await createTrainer(config, data, await parentWeights(db, parameters.parentVersionId));
   try {
     if (checkpoint) await truncateCurve(db, raterVersionId, checkpoint.step);
@@ -386,7 +391,8 @@ async function trainSteps(
 
     const { point, report } = await trainer.runStep();
     if (point) pending.push(point);
-    else context.logger.warn({ step: report.step, reason: report.skipReason }, 'outer step skipped');
+    else
+      context.logger.warn({ step: report.step, reason: report.skipReason }, 'outer step skipped');
     const checkpointDue = trainer.step % config.checkpointInterval === 0;
     if (checkpointDue || Date.now() - lastFlush >= 1000) await flush(checkpointDue);
   }
@@ -469,17 +475,31 @@ async function loadTrainingData(
     ? await loadTexts(db.pool, await resolveExampleScope(db, parameters.heldoutDatasetId), null)
     : await loadTexts(db.pool, training, 'HELDOUT');
 
-  const classIndex = parameters.labels
-    ? new Map(parameters.labels.map((label, index) => [label, index]))
-    : null;
-  const toClasses = (labels: (string | null)[]) =>
-    classIndex
-      ? labels.map((label) => (label === null ? -1 : (classIndex.get(label) ?? -1)))
-      : null;
   return {
-    train: { texts: train.texts, labels: toClasses(train.labels) },
-    heldout: { texts: heldout.texts, labels: toClasses(heldout.labels) },
+    train: toTextSet(train, parameters.labels),
+    heldout: toTextSet(heldout, parameters.labels),
   };
+}
+
+/**
+ * Texts with their class indices for classification (label i of the sorted training labels is
+ * class i). Examples without a label, or with a label the TRAIN split lacks, are left out.
+ */
+function toTextSet(
+  examples: { texts: string[]; labels: (string | null)[] },
+  labels: string[] | null,
+): TextSet {
+  if (!labels) return { texts: examples.texts, labels: null };
+  const classIndex = new Map(labels.map((label, index) => [label, index]));
+  const set: TextSet = { texts: [], labels: [] };
+  examples.texts.forEach((text, i) => {
+    const label = examples.labels[i];
+    const index = label == null ? undefined : classIndex.get(label);
+    if (index === undefined) return;
+    set.texts.push(text);
+    set.labels!.push(index);
+  });
+  return set;
 }
 
 async function parentWeights(db: Database, parentId: string | null): Promise<Uint8Array | null> {

@@ -9,6 +9,8 @@ import { scoreDataset } from '../../services/scoring.js';
 import { requireRole } from '../../services/tokens.js';
 import { startMetaTraining } from '../../services/training.js';
 import { fromGlobalId } from '../ids.js';
+import type { GraphQLContext } from '../context.js';
+import { createLoaders } from '../loaders.js';
 
 export const jobMutationResolvers: Resolvers = {
   Mutation: {
@@ -88,10 +90,12 @@ export const jobMutationResolvers: Resolvers = {
     jobUpdated: {
       subscribe: (_parent, { id }, { db, services }) =>
         watchJob(db, services.jobs, fromGlobalId(id, 'Job')).then((events) => mapEvents(events)),
-      resolve: (event: JobEvent) => ({
-        job: event.job,
-        trainingPoints: event.trainingPoints as TrainingPoint[],
-      }),
+      resolve(event: JobEvent, _args: unknown, context: GraphQLContext) {
+        // graphql-ws builds one context per subscription, and every event is executed with it;
+        // fresh loaders per event keep the nested fields (the rater version's status) current.
+        context.loaders = createLoaders(context.db);
+        return { job: event.job, trainingPoints: event.trainingPoints as TrainingPoint[] };
+      },
     },
   },
 };
