@@ -21,6 +21,7 @@ import { createSchema } from '../graphql/schema.js';
 import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { startJobSystem, startJobWorker } from '../services/job-runner.js';
+import { RaterCache } from '../services/rate-examples.js';
 import { authenticate } from '../services/tokens.js';
 import { handleGraphQLRequest } from './apollo-http.js';
 import { sendError, sendJson } from './http-utils.js';
@@ -91,6 +92,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     maxUploadLineBytes: config.maxUploadLineBytes,
     authRequired: config.authRequired,
     jobs,
+    raterCache: new RaterCache(),
   };
   const schema = createSchema();
   const httpServer = http.createServer();
@@ -179,6 +181,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     worker,
     async close() {
       await apollo.stop();
+      services.raterCache.clear();
       await worker?.stop();
       await jobs.stop();
       if (!options.db) {

@@ -1,5 +1,6 @@
 // Long-lived collaborators that services share for the life of a server process.
 import type { JobSystem } from '../jobs/system.js';
+import type { RaterCache } from './rate-examples.js';
 
 export interface ServerInfo {
   version: string;
@@ -16,4 +17,6 @@ export interface Services {
   authRequired: boolean;
   /** Queue, job events and sweeper of this process. */
   jobs: JobSystem;
+  /** Loaded raters for on-demand scoring, by rater version. */
+  raterCache: RaterCache;
 }

@@ -1,4 +1,5 @@
-// Score analytics: summaries, score-ordered examples, rater comparisons and rater reports.
+// Score analytics: summaries, score-ordered examples, rater comparisons, rater reports and
+// on-demand scoring of new texts.
 import type { Resolvers } from '../../generated/graphql.js';
 import {
   getScoreAnalytics,
@@ -8,6 +9,7 @@ import {
 import { badInput, notFound } from '../../services/errors.js';
 import { encodeCursor } from '../../services/pagination.js';
 import { compareRaterVersions } from '../../services/rater-comparison.js';
+import { rateExamples } from '../../services/rate-examples.js';
 import { computeRaterReport } from '../../services/rater-report.js';
 import { interpolateQuantiles, rebinHistogram } from '../../services/score-stats.js';
 import type { Loaders } from '../loaders.js';
@@ -67,6 +69,14 @@ export const analyticsResolvers: Resolvers = {
           kendallSampleSize: args.kendallSampleSize ?? 5000,
           seed: args.seed ?? 1,
         },
+      ),
+
+    rateExamples: (_parent, { raterVersionId, texts }, { db, services }) =>
+      rateExamples(
+        db,
+        services.raterCache,
+        fromGlobalId(raterVersionId, 'RaterVersion', 'raterVersionId'),
+        texts,
       ),
 
     raterReport: (_parent, args, { db }) =>
