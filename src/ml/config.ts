@@ -57,7 +57,12 @@ export interface DataRaterConfig {
   unrollSteps: number;
   /** Number of inner models M in the population. */
   populationSize: number;
-  /** Training examples per inner update. */
+  /**
+   * Training examples per inner update.
+   * NOTE: the wasm heap is limited to 4 GB; one model's meta-step at 256 bytes peaked at about
+   * 1.6 GB with batch 32 and 3.1 GB with batch 64 (T = 2, default sizes), so larger batches of long
+   * examples need the tensorflow backend.
+   */
   innerBatchSize: number;
   /** Held-out examples per outer-loss evaluation. */
   outerBatchSize: number;

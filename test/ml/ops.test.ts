@@ -317,6 +317,13 @@ describe.each(TEST_BACKENDS)('safe ops on %s', (backend) => {
     tf.dispose([table, ids, v]);
   });
 
+  test('embeddingLookup rejects ids outside the table', () => {
+    const table = tf.zeros([3, 2]) as tf.Tensor2D;
+    const ids = tf.tensor1d([0, 3], 'int32');
+    expect(() => embeddingLookup(table, ids)).toThrow(/3/);
+    tf.dispose([table, ids]);
+  });
+
   test('nested gradients leak no tensors', () => {
     const run = (): void => {
       nthDerivative(gelu, 2, 0.7);

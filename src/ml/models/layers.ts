@@ -53,7 +53,7 @@ export function conv1dSame(
  * Embeds, for every position j, the `context` ids before j (`includeCurrent` false) or ending at
  * j (`includeCurrent` true), with {@link PAD_ID} before the start, concatenated in order.
  *
- * The windows are gathered as integer ids first, so the float path is a single embedding lookup
+ * The windows are built as integer ids first, so the float path is a single embedding lookup
  * (and its gradient a single row scatter) with no slices or concatenations to differentiate.
  *
  * @param table float32 [V, E]
@@ -69,19 +69,34 @@ export function contextEmbeddings(
   const [batch, length] = ids.shape;
   const width = table.shape[1];
   const padLeft = includeCurrent ? context - 1 : context;
-  const padded =
-    padLeft === 0 ? ids : tf.concat([tf.fill([batch, padLeft], PAD_ID, 'int32'), ids], 1); // [B, L + padLeft]
+  const windows = contextWindowIds(ids, context, padLeft); // int32 [B·L·context]
+  const embedded = embeddingLookup(table, windows); // [B·L·context, E]
+  return tf.reshape(embedded, [batch * length, context * width]);
+}
 
-  // Window of position j: padded columns j .. j + context - 1.
-  const columns = new Int32Array(length * context);
-  for (let j = 0; j < length; j++) {
-    for (let offset = 0; offset < context; offset++) {
-      columns[j * context + offset] = j + offset;
+/**
+ * Ids of every position's window: for position j, columns j - padLeft .. j - padLeft + context - 1
+ * of its row, with {@link PAD_ID} left of column 0. Integer data with no gradient, so it is built in
+ * JavaScript from the ids (a few kilobytes read back).
+ *
+ * @param ids int32 [B, L]
+ * @returns int32 [B·L·context]
+ */
+function contextWindowIds(ids: tf.Tensor2D, context: number, padLeft: number): tf.Tensor1D {
+  const [batch, length] = ids.shape;
+  const values = ids.dataSync() as Int32Array;
+  const windows = new Int32Array(batch * length * context);
+  let out = 0;
+  for (let row = 0; row < batch; row++) {
+    const base = row * length;
+    for (let j = 0; j < length; j++) {
+      for (let offset = 0; offset < context; offset++) {
+        const column = j - padLeft + offset;
+        windows[out++] = column < 0 ? PAD_ID : values[base + column]!;
+      }
     }
   }
-  const windows = tf.gather(padded, tf.tensor1d(columns, 'int32'), 1); // [B, L·context]
-  const embedded = embeddingLookup(table, tf.reshape(windows, [batch * length * context])); // [B·L·context, E]
-  return tf.reshape(embedded, [batch * length, context * width]);
+  return tf.tensor1d(windows, 'int32');
 }
 
 /**
