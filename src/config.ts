@@ -62,7 +62,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.DATA_DIR ?? '.data'),
     logLevel: readChoice(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
-    maxUploadLineBytes: readInteger(env, 'MAX_UPLOAD_LINE_BYTES', 16 * 1024 * 1024, 1, 2 ** 30),
+    // 256 MiB is the largest line the upload parser accepts (V8 strings are limited to about 512 MiB).
+    maxUploadLineBytes: readInteger(
+      env,
+      'MAX_UPLOAD_LINE_BYTES',
+      16 * 1024 * 1024,
+      1,
+      256 * 1024 * 1024,
+    ),
     inProcessWorker: readBoolean(env, 'IN_PROCESS_WORKER', true),
     workerConcurrency: readInteger(env, 'WORKER_CONCURRENCY', 1, 1, 64),
     backend: readChoice(env, 'TFJS_BACKEND', 'wasm', BACKENDS),
