@@ -92,6 +92,8 @@ interface MetaMeasurement {
   innerBatchSize: number;
   workers: number;
   secondsPerStep: number;
+  /** CPU seconds per step over all threads; less affected than wall time by other load. */
+  cpuSecondsPerStep: number;
   examplesPerSecond: number;
   flopsPerSecond: number;
   fractionOfMatMul: number;
@@ -112,8 +114,11 @@ async function measureMetaStep(
   const trainer = await MetaTrainer.create(full, data);
   await trainer.run({ steps: 2 }); // warm-up: wasm heap growth and worker start
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   await trainer.run({ steps });
   const secondsPerStep = (performance.now() - start) / 1000 / steps;
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSecondsPerStep = (cpu.user + cpu.system) / 1e6 / steps;
   await trainer.dispose();
 
   // Examples per second: training examples the population weights and learns from per second.
@@ -125,6 +130,7 @@ async function measureMetaStep(
     innerBatchSize: full.innerBatchSize,
     workers,
     secondsPerStep,
+    cpuSecondsPerStep,
     examplesPerSecond: examples / secondsPerStep,
     flopsPerSecond,
     fractionOfMatMul: flopsPerSecond / matMul,
@@ -193,7 +199,8 @@ const show = (m: MetaMeasurement): void => {
   meta.push(m);
   console.log(
     `meta-step ${m.backend} L=${m.sequenceLength} B=${m.innerBatchSize} workers=${m.workers}: ` +
-      `${m.secondsPerStep.toFixed(2)} s/step, ${m.examplesPerSecond.toFixed(1)} examples/s, ` +
+      `${m.secondsPerStep.toFixed(2)} s/step (CPU ${m.cpuSecondsPerStep.toFixed(2)} s), ` +
+      `${m.examplesPerSecond.toFixed(1)} examples/s, ` +
       `${(m.flopsPerSecond / 1e9).toFixed(2)} GFLOP/s = ${(100 * m.fractionOfMatMul).toFixed(1)}% of matMul`,
   );
 };

@@ -22,7 +22,7 @@ export interface BackendInfo {
   packageName: string;
   /** True when ops run on a GPU (only possible with `@tensorflow/tfjs-node-gpu`). */
   gpu: boolean;
-  /** Why the requested backend was replaced by `cpu`, or null when it was not. */
+  /** Reason the requested backend was replaced by `cpu`, or null when it was not. */
   fallbackReason: string | null;
 }
 
@@ -35,7 +35,7 @@ let active: BackendInfo | null = null;
  * Starts a backend and makes it the one all later tensor ops use.
  *
  * `wasm` falls back to `cpu` when the WebAssembly module cannot start; the returned
- * `fallbackReason` says why. `tensorflow` never falls back: without one of
+ * `fallbackReason` gives the reason. `tensorflow` never falls back: without one of
  * {@link TENSORFLOW_PACKAGES} installed it throws an `MlError` with code `BACKEND_UNAVAILABLE`
  * whose message names the package to install.
  */
@@ -74,6 +74,20 @@ export async function ensureBackend(name: BackendName = 'wasm'): Promise<Backend
     return active;
   }
   return initBackend(name);
+}
+
+/**
+ * Returns the backend to compute on: `name` when given (started if needed), else the active
+ * backend, else a newly started `wasm`.
+ */
+export async function resolveBackend(name?: BackendName): Promise<BackendInfo> {
+  if (name !== undefined) {
+    return ensureBackend(name);
+  }
+  if (active !== null && tf.getBackend() === active.name) {
+    return active;
+  }
+  return initBackend('wasm');
 }
 
 async function startWasm(): Promise<BackendInfo> {
@@ -115,6 +129,8 @@ async function startCpu(
   };
 }
 
+// NOTE: only the "neither package installed" branch is tested: tfjs-node(-gpu) downloads native
+// TensorFlow at install time, which the test environment cannot do.
 async function startTensorflow(): Promise<BackendInfo> {
   for (const packageName of TENSORFLOW_PACKAGES) {
     if (!(await importIfInstalled(packageName))) {

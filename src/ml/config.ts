@@ -34,7 +34,7 @@ export interface DataRaterConfig {
   task: InnerTaskName;
   /** Number of labels for `classification` (labels are 0 .. numClasses - 1). */
   numClasses: number;
-  /** Bytes of context the inner model sees per position. */
+  /** Bytes of context the inner model uses per position. */
   innerContext: number;
   /** Width of the inner model's byte embedding. */
   innerEmbeddingSize: number;

@@ -26,7 +26,7 @@ import { raterFlopsPerExample, type RaterArchitecture } from './models/rater.js'
 import { Prng } from './prng.js';
 import { tf } from './tf.js';
 
-/** Which of the two training runs a progress event or curve belongs to. */
+/** Name of one of the two training runs (in progress events). */
 export type EvaluationRun = 'baseline' | 'filtered';
 
 /** Input of {@link evaluate}. */

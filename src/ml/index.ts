@@ -30,6 +30,7 @@ export {
   activeBackend,
   ensureBackend,
   initBackend,
+  resolveBackend,
   TENSORFLOW_PACKAGES,
   type BackendInfo,
   type BackendName,

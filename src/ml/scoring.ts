@@ -1,7 +1,7 @@
 /**
  * A trained rater as a frozen scorer: export to bytes, load, and score texts in batches.
  */
-import { ensureBackend, type BackendName } from './backend.js';
+import { resolveBackend, type BackendName } from './backend.js';
 import type { DataRaterConfig } from './config.js';
 import { MlError, NonFiniteScoreError } from './errors.js';
 import { batchToTensors, disposeBatch, encodeText, packBatch } from './featurize.js';
@@ -63,15 +63,15 @@ export function packRater(
 }
 
 /**
- * Loads a rater written by `MetaTrainer.exportRater` (or {@link packRater}) on the active backend,
- * starting `backend` first when no backend is active. Throws an `MlError` with code
+ * Loads a rater written by `MetaTrainer.exportRater` (or {@link packRater}) onto `backend`, or
+ * onto the active backend when none is given (wasm when none is active). Throws an `MlError` with code
  * `INVALID_CHECKPOINT` for bytes that are not a rater.
  */
 export async function loadRater(
   bytes: Uint8Array,
   options: { backend?: BackendName } = {},
 ): Promise<Rater> {
-  await ensureBackend(options.backend ?? 'wasm');
+  await resolveBackend(options.backend);
   const container = unpackContainer(bytes, RATER_KIND);
   const architecture = container.header.architecture as RaterArchitecture;
   const metadata = container.header.metadata as RaterMetadata;
@@ -137,7 +137,9 @@ export class TensorRater implements Rater {
     const weights = this.requireWeights();
     const indices = Array.from({ length: end - start }, (_, i) => start + i);
     const batch = batchToTensors(packBatch(encoded, indices, this.architecture.sequenceLength));
-    const result = tf.tidy(() => raterScores(this.architecture, weights, batch.ids, batch.mask));
+    const result = tf.tidy(() =>
+      raterScores(this.architecture, weights, batch.ids, batch.mask, 'inference'),
+    );
     const values = Float32Array.from(result.dataSync() as Float32Array);
     result.dispose();
     disposeBatch(batch);

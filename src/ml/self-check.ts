@@ -5,7 +5,7 @@
  * kernel or wrong numerics is rejected at start-up with the failing stage named, instead of
  * failing in the middle of a job.
  */
-import { ensureBackend, type BackendInfo, type BackendName } from './backend.js';
+import { resolveBackend, type BackendInfo, type BackendName } from './backend.js';
 import { validateConfig, type DataRaterConfig } from './config.js';
 import { MlError } from './errors.js';
 import { batchToTensors, disposeBatch, featurize, type BatchTensors } from './featurize.js';
@@ -61,12 +61,12 @@ const CHECK_TEXTS = [
 ];
 
 /**
- * Checks the active backend (starting `backend` first when given or when none is active) and
+ * Checks `backend`, or the active backend when none is given (wasm when none is active), and
  * returns what each stage measured. Throws an `MlError` with code `SELF_CHECK_FAILED` whose
  * message names the backend, the failing stage and the values that were wrong.
  */
 export async function selfCheck(options: { backend?: BackendName } = {}): Promise<SelfCheckReport> {
-  const backend = await ensureBackend(options.backend ?? 'wasm');
+  const backend = await resolveBackend(options.backend);
   const started = performance.now();
   const config = validateConfig({ ...CHECK_CONFIG, backend: backend.requested });
   const stages: SelfCheckStage[] = [];

@@ -17,7 +17,7 @@ export interface NamedArray {
   values: Float32Array;
 }
 
-/** Header fields every container has; `kind` tells checkpoints from raters. */
+/** Header fields every container has; `kind` distinguishes checkpoints from raters. */
 export interface ContainerHeader {
   kind: string;
   [field: string]: unknown;

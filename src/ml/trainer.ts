@@ -47,7 +47,7 @@ import { Prng } from './prng.js';
 import { packRater, TensorRater, type Rater } from './scoring.js';
 import { spearman } from './stats.js';
 
-/** What one outer step did; passed to `onStep` and returned by {@link MetaTrainer.step}. */
+/** Statistics of one outer step, passed to `onStep` and returned by {@link MetaTrainer.step}. */
 export interface StepReport {
   /** Outer steps completed, including this one. */
   step: number;
@@ -65,7 +65,7 @@ export interface StepReport {
   essMin: number;
   /** True when the rater was not updated because a meta-gradient or outer loss was not finite. */
   skipped: boolean;
-  /** Why the step was skipped, or null. */
+  /** Reason the step was skipped, or null. */
   skipReason: string | null;
   /** Inner models re-initialized during this step (scheduled, or after non-finite values). */
   resets: number[];

@@ -2,6 +2,11 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { activeBackend, initBackend } from '../../src/ml/backend.js';
 import { MlError } from '../../src/ml/errors.js';
+import { validateConfig } from '../../src/ml/config.js';
+import { initParams } from '../../src/ml/models/params.js';
+import { raterParamSpecs } from '../../src/ml/models/rater.js';
+import { Prng } from '../../src/ml/prng.js';
+import { loadRater, packRater } from '../../src/ml/scoring.js';
 import { selfCheck } from '../../src/ml/self-check.js';
 import { tf } from '../../src/ml/tf.js';
 
@@ -32,6 +37,28 @@ describe('initBackend', () => {
     expect((error as MlError).code).toBe('BACKEND_UNAVAILABLE');
     expect((error as MlError).message).toContain('npm install @tensorflow/tfjs-node-gpu');
     expect((error as MlError).message).toContain('npm install @tensorflow/tfjs-node');
+  });
+
+  test('loadRater and selfCheck keep the active backend', async () => {
+    await initBackend('cpu');
+    const config = validateConfig({
+      sequenceLength: 8,
+      raterWidth: 4,
+      raterBlocks: 1,
+      raterKernelSize: 3,
+    });
+    const bytes = packRater(config, initParams(raterParamSpecs(config), new Prng(1)), {
+      trainingConfig: null,
+      step: 0,
+    });
+    const rater = await loadRater(bytes);
+    expect(tf.getBackend()).toBe('cpu');
+    expect((await rater.score(['abc'])).length).toBe(1);
+    rater.dispose();
+    const report = await selfCheck();
+    expect(report.backend.name).toBe('cpu');
+    await loadRater(bytes, { backend: 'wasm' }).then((r) => r.dispose());
+    expect(tf.getBackend()).toBe('wasm');
   });
 
   test('rejects an unknown name', async () => {

@@ -8,7 +8,7 @@
  */
 import type { DataRaterConfig } from '../config.js';
 import { VOCAB_SIZE } from '../featurize.js';
-import { activate } from '../ops/activations.js';
+import { activate, type ActivationName } from '../ops/activations.js';
 import { embeddingLookup } from '../ops/embedding.js';
 import { logMeanExpPool } from '../ops/pooling.js';
 import { tf } from '../tf.js';
@@ -66,6 +66,13 @@ export function raterParamSpecs(config: RaterArchitecture): ParamSpec[] {
 }
 
 /**
+ * How the rater is evaluated: `differentiable` (the default) uses only second-order-safe ops and
+ * is what meta-training differentiates; `inference` uses faster fused kernels (tf.conv1d,
+ * tf.sigmoid) that must not be differentiated twice. The two agree to float32 rounding.
+ */
+export type RaterMode = 'differentiable' | 'inference';
+
+/**
  * Scores a batch.
  *
  * @param params rater parameters in {@link raterParamSpecs} order
@@ -78,6 +85,7 @@ export function raterScores(
   params: readonly tf.Tensor[],
   ids: tf.Tensor2D,
   mask: tf.Tensor2D,
+  mode: RaterMode = 'differentiable',
 ): tf.Tensor1D {
   checkBatchShape('raterScores', ids, mask, config.sequenceLength);
   const p = byName(raterParamSpecs(config), params);
@@ -92,18 +100,49 @@ export function raterScores(
   const embedded = embeddingLookup(param(p, 'embedding'), tf.reshape(ids, [batch * length]));
   let x = tf.mul(tf.reshape(embedded, [batch, length, width]), mask3) as tf.Tensor3D; // [B, L, W]
   for (let block = 0; block < config.raterBlocks; block++) {
-    const conv = conv1dSame(
-      x,
-      param(p, `block${block}.kernel`),
-      param(p, `block${block}.bias`),
-      config.raterKernelSize,
-    );
-    x = tf.mul(tf.add(x, activate(config.raterActivation, conv)), mask3) as tf.Tensor3D;
+    const kernel = param<tf.Tensor2D>(p, `block${block}.kernel`);
+    const bias = param<tf.Tensor1D>(p, `block${block}.bias`);
+    const activated =
+      mode === 'inference'
+        ? fastActivation(
+            config.raterActivation,
+            fastConv1dSame(x, kernel, bias, config.raterKernelSize),
+          )
+        : activate(config.raterActivation, conv1dSame(x, kernel, bias, config.raterKernelSize));
+    x = tf.mul(tf.add(x, activated), mask3) as tf.Tensor3D;
   }
 
   const pooled = logMeanExpPool(x, poolMask, config.raterPoolTemperature); // [B, W]
   const score = dense(pooled, param(p, 'head.kernel'), param(p, 'head.bias')); // [B, 1]
   return tf.reshape(score, [batch]);
+}
+
+/** {@link conv1dSame} through tf.conv1d (fast on wasm, but its filter gradient is missing there). */
+function fastConv1dSame(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  kernelSize: number,
+): tf.Tensor3D {
+  const channels = x.shape[2];
+  const filter = tf.reshape(kernel, [kernelSize, channels, kernel.shape[1]]) as tf.Tensor3D;
+  return tf.add(tf.conv1d(x, filter, 1, 'same'), bias);
+}
+
+/** The activations with tfjs's fused kernels, for inference only. */
+function fastActivation(name: ActivationName, x: tf.Tensor3D): tf.Tensor3D {
+  switch (name) {
+    case 'gelu':
+      return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+    case 'relu':
+      return tf.relu(x);
+    case 'tanh':
+      return tf.tanh(x);
+    default: {
+      const unknown: never = name;
+      throw new Error(`fastActivation: unknown activation ${JSON.stringify(unknown)}`);
+    }
+  }
 }
 
 /** Estimated forward FLOPs of scoring one example (matMuls and per-element work of the blocks). */

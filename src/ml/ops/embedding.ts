@@ -1,9 +1,12 @@
 /**
  * Embedding lookup (a row gather) whose gradient needs no `UnsortedSegmentSum` kernel, which the
- * wasm backend does not register. The forward pass is a plain `tf.gather`; the backward pass sums
- * rows with `tf.scatterND` (which adds repeated indices on the wasm and cpu backends), wrapped so
+ * wasm backend does not register.
+ *
+ * The forward pass copies rows (see `gatherRows`). The backward pass sums rows with
+ * `tf.scatterND`, which adds repeated indices on the wasm and cpu backends, and is wrapped so
  * that its own gradient is a lookup again. Both are linear, so derivatives of every order are
- * exact. A one-hot matMul does the same but cost about 40 times more on wasm.
+ * exact. A one-hot matMul gives the same result, but on wasm it took about 70 ms per call against
+ * under 1 ms for the scatter (8448 ids, 16-wide rows).
  */
 import { tf } from '../tf.js';
 
