@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import globals from 'globals';
 
 /** Layers and the layers each may not import (arrows point from importer to importee). */
 const forbiddenImports = [
@@ -31,7 +32,15 @@ const forbiddenImports = [
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', '.data/', 'src/generated/', 'scratch/', '.scratch*', '.tmpw/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.data/',
+      'src/generated/',
+      'scratch/',
+      '.scratch*',
+      '.tmpw/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -52,5 +61,10 @@ export default tseslint.config(
   {
     files: ['src/main.ts', 'src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // The dashboard's plain ES modules run in the browser, not in Node.
+    files: ['src/server/dashboard/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 );
