@@ -26,6 +26,7 @@ import { authenticate } from '../services/tokens.js';
 import { handleGraphQLRequest } from './apollo-http.js';
 import { sendError, sendJson } from './http-utils.js';
 import { matchRoute, type Route } from './router.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { curationExportRoute, datasetExportRoute } from './routes/export.js';
 import { uploadRoute } from './routes/upload.js';
 
@@ -123,6 +124,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     uploadRoute,
     datasetExportRoute,
     curationExportRoute,
+    ...dashboardRoutes,
     ...(options.routes ?? []),
   ];
   httpServer.on('request', (req, res) => {
