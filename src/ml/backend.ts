@@ -96,6 +96,7 @@ async function startWasm(): Promise<BackendInfo> {
     await import('@tensorflow/tfjs-backend-wasm');
     if (await tf.setBackend('wasm')) {
       await tf.ready();
+      shareIdentityData();
       return {
         requested: 'wasm',
         name: 'wasm',
@@ -110,6 +111,36 @@ async function startWasm(): Promise<BackendInfo> {
   }
   return startCpu('wasm', reason);
 }
+
+/**
+ * Replaces the wasm Identity kernel, which copies its input, with one that shares the input's
+ * buffer through the backend's reference count, as the cpu backend and the wasm Reshape kernel do.
+ * The engine clones every tensor an op saves for its gradient, so with the copying kernel a
+ * meta-step duplicated most of its activations and spent about 0.2 s of a 1.6 s model step
+ * (batch 32 × 256 bytes) copying. Tensors are immutable, so sharing is safe.
+ */
+function shareIdentityData(): void {
+  const original = tf.getKernel('Identity', 'wasm');
+  if (original === undefined || sharedIdentityInstalled) {
+    return;
+  }
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      if (x.dtype === 'string') {
+        return original.kernelFunc({ inputs, backend, attrs: {} }) as tf.TensorInfo;
+      }
+      (backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  sharedIdentityInstalled = true;
+}
+
+let sharedIdentityInstalled = false;
 
 async function startCpu(
   requested: BackendName,

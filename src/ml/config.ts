@@ -59,9 +59,9 @@ export interface DataRaterConfig {
   populationSize: number;
   /**
    * Training examples per inner update.
-   * NOTE: the wasm heap is limited to 4 GB; one model's meta-step at 256 bytes peaked at about
-   * 1.6 GB with batch 32 and 3.1 GB with batch 64 (T = 2, default sizes), so larger batches of long
-   * examples need the tensorflow backend.
+   * NOTE: the wasm heap is limited to 4 GB. With 256-byte examples, T = 2 and default sizes, one
+   * thread's heap grew to about 1.3 GB at batch 32, 2.4 GB at 64 and 3.7 GB at 96, so larger batches
+   * of long examples need the tensorflow backend.
    */
   innerBatchSize: number;
   /** Held-out examples per outer-loss evaluation. */

@@ -24,6 +24,15 @@ describe('initBackend', () => {
     expect(activeBackend()).toEqual(info);
   });
 
+  test('wasm clones share data safely', async () => {
+    await initBackend('wasm');
+    const original = tf.tensor1d([1, 2, 3]);
+    const copy = tf.clone(original);
+    original.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+    copy.dispose();
+  });
+
   test('starts cpu', async () => {
     const info = await initBackend('cpu');
     expect(info.name).toBe('cpu');
