@@ -36,6 +36,7 @@ export class Sweeper {
       settings: JobSettings;
       handlers: JobHandlers;
       logger: Logger;
+      localWorkers: ReadonlySet<string>;
     },
   ) {}
 
@@ -63,8 +64,9 @@ export class Sweeper {
   }
 
   private async sweepOnce(): Promise<void> {
-    const { db, settings } = this.options;
-    for (const lost of await findLostAttempts(db, settings.workerStaleSeconds)) {
+    const { db, settings, localWorkers } = this.options;
+    const lostAttempts = await findLostAttempts(db, settings.workerStaleSeconds, [...localWorkers]);
+    for (const lost of lostAttempts) {
       await this.requeueLost(lost);
     }
     await this.refreshGpuMessages();
@@ -134,17 +136,25 @@ export class Sweeper {
   }
 }
 
-/** Running attempts whose worker stopped, has no row, or sent no heartbeat for `staleSeconds`. */
-async function findLostAttempts(db: Database, staleSeconds: number): Promise<LostAttempt[]> {
+/**
+ * Running attempts whose worker stopped, has no row, or sent no heartbeat for `staleSeconds`,
+ * except those of `localWorkers` (running in this process).
+ */
+async function findLostAttempts(
+  db: Database,
+  staleSeconds: number,
+  localWorkers: string[],
+): Promise<LostAttempt[]> {
   const { rows } = await db.pool.query<LostAttempt>(
     `SELECT j.id AS "jobId", j.attempts AS attempt, j.queue_name AS "queueName",
             j.queue_job_id AS "queueJobId", j.worker_id AS "workerId",
             w.hostname, w.pid, (w.stopped_at IS NOT NULL) AS stopped
        FROM job j LEFT JOIN worker w ON w.id = j.worker_id
       WHERE j.status = 'RUNNING' AND j.queue_name IS NOT NULL AND j.queue_job_id IS NOT NULL
+        AND NOT (j.worker_id = ANY($2::uuid[]))
         AND (w.id IS NULL OR w.stopped_at IS NOT NULL
              OR w.heartbeat_at < ${NOW_UTC} - make_interval(secs => $1))`,
-    [staleSeconds],
+    [staleSeconds, localWorkers],
   );
   return rows;
 }

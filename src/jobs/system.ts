@@ -15,6 +15,12 @@ import { countLiveGpuWorkers } from './workers.js';
 
 export class JobSystem {
   private constructor(
+    /**
+     * Workers running in this process. The sweeper never declares them lost: the process knows
+     * they are alive even when their heartbeat write waited (the embedded database runs one
+     * transaction at a time, so a long import delays every other write).
+     */
+    readonly localWorkers: Set<string>,
     readonly db: Database,
     readonly queue: JobQueue,
     readonly events: JobEvents,
@@ -34,9 +40,10 @@ export class JobSystem {
     const events = new JobEvents(db.url, db.embedded, logger);
     await events.start();
 
-    const sweeper = new Sweeper({ db, queue, events, settings, handlers, logger });
+    const localWorkers = new Set<string>();
+    const sweeper = new Sweeper({ db, queue, events, settings, handlers, logger, localWorkers });
     sweeper.start();
-    return new JobSystem(db, queue, events, settings, handlers, sweeper);
+    return new JobSystem(localWorkers, db, queue, events, settings, handlers, sweeper);
   }
 
   /**

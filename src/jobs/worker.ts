@@ -69,6 +69,7 @@ export class JobWorker {
   static async start(options: WorkerOptions): Promise<JobWorker> {
     const worker = new JobWorker(options);
     const { system, logger } = options;
+    system.localWorkers.add(worker.info.id);
     await registerWorker(system.db.pool, {
       ...worker.info,
       queues: worker.queues,
@@ -124,6 +125,7 @@ export class JobWorker {
     }
 
     if (this.heartbeat) clearInterval(this.heartbeat);
+    system.localWorkers.delete(this.info.id);
     await markWorkerStopped(system.db.pool, this.info.id);
     if (timedOut) await system.sweep();
     logger.info({ workerId: this.info.id }, 'job worker stopped');
