@@ -1,5 +1,6 @@
 // The `datarater` command line: serve, worker, import, export, demo and the job commands.
 import { Command, InvalidArgumentError } from 'commander';
+import { registerCommands } from './cli/register.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server/app.js';
@@ -52,6 +53,8 @@ export function stopOnSignals(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }
+
+registerCommands(program, stopOnSignals);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
