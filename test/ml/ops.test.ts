@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import {
   embeddingLookup,
   exp,
+  expOfKnownValue,
   gelu,
   logMeanExpPool,
   logSigmoid,
@@ -53,6 +54,13 @@ describe.each(TEST_BACKENDS)('safe ops on %s', (backend) => {
   test('exp derivatives of orders 0 to 3', () => {
     for (let order = 0; order <= 3; order++) {
       expectDerivative(exp, order, Math.exp, 1e-5);
+    }
+  });
+
+  test('expOfKnownValue derivatives of orders 1 to 3', () => {
+    const op = (x: tf.Tensor): tf.Tensor => expOfKnownValue(x, tf.exp(x));
+    for (let order = 0; order <= 3; order++) {
+      expectDerivative(op, order, Math.exp, 1e-5);
     }
   });
 

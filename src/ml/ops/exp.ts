@@ -1,14 +1,15 @@
 /**
- * `exp` and `stopGradient`, the two primitives the rest of the second-order-safe op set is built
- * from.
+ * `exp`, `stopGradient` and `constantMax`, the primitives the rest of the second-order-safe op set
+ * is built from.
  *
  * Why `exp` needs its own gradient: in tfjs-core 4.22 the gradient of the `Exp` kernel multiplies
- * by the op's saved *output*. The engine records that saved copy on the tape after the op node, so
- * a second backward pass never routes gradient through it: `tf.grad` of a `tf.grad` of `tf.exp`
- * either throws "Cannot compute gradient" or silently drops terms. The same holds for `Sigmoid`,
- * `Tanh`, `Elu`, `Softmax` and `LogSoftmax`. Saved *inputs* are recorded before the op node and
- * work, so this `exp` saves its input and computes its gradient by calling itself again: every
- * order of derivative stays on the tape.
+ * by the op's saved *output*. The engine puts the tape node of that saved copy before the op's own
+ * node, so a second backward pass visits the op before any gradient has come back through the
+ * copy, and that gradient is lost: `tf.grad` of a `tf.grad` of `tf.exp` either throws "Cannot
+ * compute gradient" or silently drops terms. The same holds for `Sigmoid`, `Tanh`, `Elu`, `Softmax`
+ * and `LogSoftmax`. Saved *inputs* work, so this `exp` takes its derivative through its input x:
+ * d exp(x) = dy · exp(x), where the second factor is again this op (given the value it already
+ * computed, so nothing is recomputed). Every order of derivative stays on the tape.
  */
 import { tf } from '../tf.js';
 
@@ -17,14 +18,38 @@ type GradientFunction = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Te
 const safeExp = tf.customGrad((...args: unknown[]) => {
   const x = args[0] as tf.Tensor;
   const save = args[1] as tf.GradSaveFunc;
-  save([x]);
-  const gradFunc: GradientFunction = (dy, saved) => tf.mul(dy, exp(saved[0]!));
-  return { value: tf.exp(x), gradFunc };
+  const value = tf.exp(x);
+  save([x, value]);
+  const gradFunc: GradientFunction = (dy, saved) =>
+    tf.mul(dy, expOfKnownValue(saved[0]!, saved[1]!));
+  return { value, gradFunc };
+});
+
+const knownExp = tf.customGrad((...args: unknown[]) => {
+  const x = args[0] as tf.Tensor;
+  const value = args[1] as tf.Tensor;
+  const save = args[2] as tf.GradSaveFunc;
+  save([x, value]);
+  const gradFunc: GradientFunction = (dy, saved) => [
+    tf.mul(dy, expOfKnownValue(saved[0]!, saved[1]!)),
+    // The value is a constant here: all of its dependence on x flows through the first input.
+    tf.zerosLike(saved[1]!),
+  ];
+  return { value: tf.clone(value), gradFunc };
 });
 
 /** Elementwise e^x, any shape, float32; derivatives of every order are exact. */
 export function exp<T extends tf.Tensor>(x: T): T {
   return safeExp(x) as T;
+}
+
+/**
+ * e^x where `value` already holds e^x (computed without a gradient): returns a copy of `value`
+ * whose derivatives with respect to `x` are those of {@link exp}. Saves recomputing e^x in
+ * gradients.
+ */
+export function expOfKnownValue<T extends tf.Tensor>(x: T, value: tf.Tensor): T {
+  return knownExp(x, value) as T;
 }
 
 /**

@@ -3,7 +3,7 @@
  * op whose gradient is built from its inputs (add, sub, mul, div, matMul, sum, mean, square, log,
  * log1p, sqrt, relu, abs, reshape, slice, concat, pad, gather through `embeddingLookup`).
  */
-export { constantMax, exp, stopGradient } from './exp.js';
+export { constantMax, exp, expOfKnownValue, stopGradient } from './exp.js';
 export {
   activate,
   gelu,

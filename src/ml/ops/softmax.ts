@@ -4,7 +4,7 @@
  * as a constant changes no derivative, and `tf.max`'s tie-sharing gradient never enters.
  */
 import { tf } from '../tf.js';
-import { constantMax, exp } from './exp.js';
+import { constantMax, exp, expOfKnownValue } from './exp.js';
 
 type GradientFunction = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -38,17 +38,26 @@ const fusedCrossEntropy = tf.customGrad((...args: unknown[]) => {
   const logits = args[0] as tf.Tensor2D;
   const labels = args[1] as tf.Tensor2D;
   const save = args[2] as tf.GradSaveFunc;
-  save([logits, labels]);
 
   // Forward pass with plain ops: nothing here is on the tape.
   const shift = tf.max(logits, -1, true); // [N, 1]
-  const lse = tf.add(tf.log(tf.sum(tf.exp(tf.sub(logits, shift)), -1)), tf.squeeze(shift, [1])); // [N]
+  const exponentials = tf.exp(tf.sub(logits, shift)); // [N, C]
+  const lse = tf.add(tf.log(tf.sum(exponentials, -1)), tf.squeeze(shift, [1])); // [N]
   const loss = tf.sub(tf.mul(lse, tf.sum(labels, -1)), tf.sum(tf.mul(labels, logits), -1)); // [N]
+  save([logits, labels, shift, exponentials]);
 
   const gradFunc: GradientFunction = (dy, saved) => {
-    const [x, y] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const [x, y, savedShift, savedExponentials] = saved as [
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.Tensor2D,
+    ];
+    // softmax(x), differentiable in x, reusing the forward pass's exponentials.
+    const shifted = expOfKnownValue(tf.sub(x, savedShift), savedExponentials); // [N, C]
+    const probabilities = tf.div(shifted, tf.sum(shifted, -1, true)); // [N, C]
     const upstream = tf.expandDims(dy, 1); // [N, 1]
-    const dLogits = tf.mul(upstream, tf.sub(tf.mul(softmax(x), tf.sum(y, -1, true)), y)); // [N, C]
+    const dLogits = tf.mul(upstream, tf.sub(tf.mul(probabilities, tf.sum(y, -1, true)), y)); // [N, C]
     return [dLogits, tf.zerosLike(y)];
   };
   return { value: loss, gradFunc };
