@@ -77,7 +77,7 @@ export class DatasetsView {
         h('td', { class: 'number' }, formatNumber(dataset.counts.train)),
         h('td', { class: 'number' }, formatNumber(dataset.counts.heldout)),
         h('td', { class: 'number' }, formatNumber(dataset.scoreSummaries.length)),
-        h('td', {}, formatTime(dataset.createdAt)),
+        h('td', { class: 'time' }, formatTime(dataset.createdAt)),
       ),
     );
     const shown = connection.nodes.length;

@@ -135,7 +135,7 @@ export class JobsView {
           job.error ? h('span', { class: 'error-text' }, job.error) : (job.message ?? ''),
         ),
         h('td', { class: 'number' }, String(job.attempts)),
-        h('td', {}, formatTime(job.updatedAt)),
+        h('td', { class: 'time' }, formatTime(job.updatedAt)),
       ),
     );
     replaceContent(

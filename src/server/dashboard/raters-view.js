@@ -109,8 +109,8 @@ export class RatersView {
         h('td', {}, statusBadge(version.status)),
         h('td', {}, version.backend ?? '–'),
         h('td', {}, version.trainingDataset?.name ?? '–'),
-        h('td', {}, formatTime(version.createdAt)),
-        h('td', {}, formatTime(version.finishedAt)),
+        h('td', { class: 'time' }, formatTime(version.createdAt)),
+        h('td', { class: 'time' }, formatTime(version.finishedAt)),
         h(
           'td',
           {},

@@ -58,10 +58,12 @@ export class ScoresView {
   }
 
   /**
-   * Fills the two selects and keeps the current choice when it still exists. Otherwise it picks a
-   * pair that has a score summary, so the view opens on data when there is any.
+   * Fills the two selects, offering only READY versions because only they can have scores. Keeps
+   * the current choice when it still exists. Otherwise it picks a pair that has a score summary,
+   * so the view opens on data when there is any.
    */
-  setOptions(versions, datasets) {
+  setOptions(allVersions, datasets) {
+    const versions = allVersions.filter((version) => version.status === 'READY');
     this.versions = versions;
     this.datasets = datasets;
     const chosenVersion = this.versionSelect.value;
@@ -71,7 +73,7 @@ export class ScoresView {
       this.versionSelect,
       versions.map((version) => ({
         value: version.id,
-        label: `${version.raterName} v${version.version} (${version.status})`,
+        label: `${version.raterName} v${version.version}`,
       })),
     );
     fillSelect(
@@ -104,8 +106,8 @@ export class ScoresView {
       showState(this.state, {
         empty:
           this.versions.length === 0
-            ? 'No scores yet: a rater version must be trained (startMetaTraining) before it can ' +
-              'score a dataset (scoreDataset).'
+            ? 'No scores yet: no rater version is READY. Train one with startMetaTraining, then ' +
+              'score a dataset with scoreDataset.'
             : 'No datasets to show scores of.',
       });
       return;
