@@ -16,7 +16,10 @@ import type { Route } from '../router.js';
 /** URL prefix of every asset except the page itself. */
 const ASSET_PREFIX = '/dashboard/';
 
-/** Folder of the page, scripts and styles. */
+/**
+ * Folder of the page, scripts and styles, found beside this module's folder. NOTE: tsc copies no
+ * .html, .css or .js assets, so a compiled build must copy src/server/dashboard next to it.
+ */
 const DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
 
 /** File names in DASHBOARD_DIR that are served; anything else there (notes, editor files) is not. */
