@@ -16,13 +16,20 @@ afterAll(async () => {
   await t.close();
 });
 
+interface UploadResponse {
+  imported: number;
+  rejected: number;
+  errors: { line: number; reason: string }[];
+  error: { code: string; message: string; line?: number; reason?: string };
+}
+
 async function upload(body: string, query = '', id = datasetId) {
   const response = await fetch(`${t.url}/api/datasets/${id}/examples${query}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-ndjson' },
     body,
   });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as UploadResponse };
 }
 
 async function countExamples(): Promise<number> {

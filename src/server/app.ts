@@ -22,9 +22,9 @@ import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { startJobSystem, startJobWorker } from '../services/job-runner.js';
 import { RaterCache } from '../services/rate-examples.js';
-import { authenticate } from '../services/tokens.js';
+import { authenticate, type Principal } from '../services/tokens.js';
 import { handleGraphQLRequest } from './apollo-http.js';
-import { sendError, sendJson } from './http-utils.js';
+import { HTTP_STATUS, sendError, sendJson } from './http-utils.js';
 import { matchRoute, type Route } from './router.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { curationExportRoute, datasetExportRoute } from './routes/export.js';
@@ -143,11 +143,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return;
     }
     if (url.pathname === '/graphql') {
+      // Authenticate before Apollo: an error thrown while building the context would become a
+      // 500, where a missing or bad token is a 401 with the usual error shape.
+      let principal: Principal;
+      try {
+        principal = await authenticate(db, req.headers.authorization, config.authRequired);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        sendJson(res, HTTP_STATUS[error.code], {
+          errors: [{ message: error.message, extensions: { code: error.code } }],
+        });
+        return;
+      }
       await handleGraphQLRequest(apollo, req, res, async () => ({
         db,
         services,
         loaders: createLoaders(db),
-        principal: await authenticate(db, req.headers.authorization, config.authRequired),
+        principal,
         logger,
       }));
       return;
@@ -201,26 +213,47 @@ function startSubscriptions(
   services: Services,
   logger: Logger,
 ) {
+  // The principal of each socket, resolved once when the client sends connection_init.
+  const principals = new WeakMap<object, Principal>();
+
   return useServer<Record<string, unknown> | undefined>(
     {
       schema,
-      async context(ctx): Promise<GraphQLContext> {
+      async onConnect(ctx) {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        return {
-          db,
-          services,
-          loaders: createLoaders(db),
-          principal: await authenticate(
+        try {
+          const principal = await authenticate(
             db,
             typeof header === 'string' ? header : undefined,
             services.authRequired,
-          ),
-          logger,
-        };
+          );
+          principals.set(ctx.extra.socket, principal);
+          return true;
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          // 4401 is graphql-ws's "Unauthorized" close code; a close reason is at most 123 bytes.
+          ctx.extra.socket.close(4401, truncateUtf8(error.message, 123));
+          return false;
+        }
+      },
+      context(ctx): GraphQLContext {
+        const principal = principals.get(ctx.extra.socket);
+        if (!principal)
+          throw new AppError('UNAUTHENTICATED', 'The websocket was not authenticated.');
+        return { db, services, loaders: createLoaders(db), principal, logger };
       },
     },
     wsServer,
   );
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  return bytes
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }
 
 function redactUrl(url: string): string {
