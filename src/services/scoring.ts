@@ -118,7 +118,7 @@ async function scoreWindows(
   rater: Awaited<ReturnType<typeof loadRaterWeights>>,
   scope: ExampleScope,
   parameters: ScoreParameters,
-): Promise<{ examples: number; written: number; windows: number }> {
+): Promise<{ examples: number; written: number; windows: number; resumedAfter: number }> {
   const { db } = context;
   const { raterVersionId, datasetId, windowSize, batchSize } = parameters;
   const method = scoreWriteMethod(db);
@@ -128,6 +128,7 @@ async function scoreWindows(
   const total = counts.TRAIN + counts.HELDOUT;
   let cursor = await lastCommittedSeq(db.pool, raterVersionId, datasetId);
   let done = await countUpTo(db.pool, from, param, cursor);
+  const resumedAfter = done;
 
   for (;;) {
     context.throwIfStopped(`after ${done} of ${total} examples`);
@@ -182,7 +183,7 @@ async function scoreWindows(
        FROM score_range WHERE rater_version_id = $1 AND dataset_id = $2`,
     [raterVersionId, datasetId],
   );
-  return { examples: total, ...ranges.rows[0]! };
+  return { examples: total, ...ranges.rows[0]!, resumedAfter };
 }
 
 async function lastCommittedSeq(

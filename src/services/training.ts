@@ -293,7 +293,7 @@ async function runMetaTraining(context: JobContext): Promise<object> {
 
   const version = await db.prisma.raterVersion.findUnique({ where: { id: raterVersionId } });
   if (!version) throw new Error(`Rater version ${raterVersionId} of this job was deleted.`);
-  if (version.status === 'READY') return trainingResult(raterVersionId, version.metrics);
+  if (version.status === 'READY') return trainingResult(raterVersionId, version.metrics, null);
 
   const config = { ...parameters.config, backend: context.worker.backend } as EngineConfig;
   await markTraining(context, raterVersionId, config);
@@ -328,14 +328,19 @@ async function runMetaTraining(context: JobContext): Promise<object> {
       );
       await client.query('DELETE FROM checkpoint WHERE rater_version_id = $1', [raterVersionId]);
     });
-    return trainingResult(raterVersionId, metrics);
+    return trainingResult(raterVersionId, metrics, checkpoint?.step ?? null);
   } finally {
     await trainer.dispose();
   }
 }
 
-function trainingResult(raterVersionId: string, metrics: unknown): object {
-  return { raterVersionId, metrics: metrics ?? null };
+/** The job result; `resumedFromStep` is the checkpoint step the last attempt restored, if any. */
+function trainingResult(
+  raterVersionId: string,
+  metrics: unknown,
+  resumedFromStep: number | null,
+): object {
+  return { raterVersionId, metrics: metrics ?? null, resumedFromStep };
 }
 
 async function markTraining(
