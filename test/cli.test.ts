@@ -72,7 +72,13 @@ describe('client commands', () => {
     expect(trained.stderr).toMatch(/^meta-train \d+% /m);
     expect(trained.stderr).toContain('meta-train: Succeeded on attempt 1.');
 
-    const scored = await datarater('score', '--dataset', 'cli-data', '--rater-version', 'cli-rater');
+    const scored = await datarater(
+      'score',
+      '--dataset',
+      'cli-data',
+      '--rater-version',
+      'cli-rater',
+    );
     expect(JSON.parse(scored.stdout).result.written).toBe(200);
 
     const curated = await datarater(
@@ -118,14 +124,18 @@ describe('client commands', () => {
       '--config',
       '{"raterWidth": 0}',
     ).catch((error: { code: number; stderr: string }) => error);
-    expect('code' in failed && failed.code).toBe(1);
+    expect(failed).toHaveProperty('code', 1);
     expect(failed.stderr).toContain('raterWidth');
   });
 
   it('names a dataset that does not exist', async () => {
-    const failed = await datarater('score', '--dataset', 'nope', '--rater-version', 'cli-rater').catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failed = await datarater(
+      'score',
+      '--dataset',
+      'nope',
+      '--rater-version',
+      'cli-rater',
+    ).catch((error: { code: number; stderr: string }) => error);
     expect(failed.stderr).toContain('Dataset "nope" was not found');
   });
 });
@@ -136,7 +146,7 @@ describe('worker command', () => {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: '' },
     }).catch((error: { code: number; stderr: string }) => error);
-    expect('code' in failed && failed.code).toBe(1);
+    expect(failed).toHaveProperty('code', 1);
     expect(failed.stderr).toContain('datarater worker needs DATABASE_URL');
   });
 });

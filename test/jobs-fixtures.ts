@@ -115,7 +115,7 @@ export async function readJob(t: TestServer, id: string): Promise<JobData> {
   return res.data!.job;
 }
 
-/** Polls job `id` until `done` holds (at most `timeoutMs`); returns the last state. */
+/** Polls job `id` until `done` returns true (at most `timeoutMs`); returns the last state. */
 export async function waitForJob(
   t: TestServer,
   id: string,

@@ -63,19 +63,19 @@ async function countWorkers(t: TestServer): Promise<number> {
 }
 
 /**
- * Polls `condition` every 100 ms until it holds; throws naming `what` after `timeoutMs`, or at
+ * Polls `condition` every 100 ms until it returns true; throws naming `description` after `timeoutMs`, or at
  * once when `abort` returns true.
  */
 export async function waitFor(
   condition: () => Promise<boolean>,
-  what: string,
+  description: string,
   timeoutMs = 60_000,
   abort: () => boolean = () => false,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (abort()) throw new Error(`gave up waiting for ${what}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (abort()) throw new Error(`gave up waiting for ${description}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -1,5 +1,5 @@
 // The CLI's connection to a DataRater server: GraphQL over HTTP, jobUpdated over graphql-ws, and
-// the fallback that starts an embedded server in this process when none answers.
+// the fallback that starts an embedded server in this process when none responds.
 import { createClient, type Client } from 'graphql-ws';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
@@ -34,7 +34,7 @@ export interface ServerConnection {
 }
 
 /**
- * Connects to the server at `url`. When nothing answers there and the URL was not given
+ * Connects to the server at `url`. When nothing responds there and the URL was not given
  * explicitly, starts a server in this process (embedded database under DATA_DIR, or
  * DATABASE_URL) with an in-process worker, on a free port, for the command's lifetime.
  */
@@ -49,7 +49,7 @@ export async function connect(options: {
 
   if (explicit !== undefined) {
     throw new Error(
-      `No DataRater server answers at ${url}. Start one with \`npm start\`, or omit --url to ` +
+      `No DataRater server responds at ${url}. Start one with \`npm start\`, or omit --url to ` +
         'run the command against a server started in this process.',
     );
   }

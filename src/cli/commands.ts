@@ -1,6 +1,6 @@
 // The client commands of the `datarater` CLI: import, train, score, curate, evaluate and export.
-// Each talks to a server's GraphQL API (see client.ts for how the server is found), follows the
-// job it starts, and prints the result as JSON on stdout; progress goes to stderr.
+// Each talks to a server's GraphQL API (client.ts finds the server) and follows the job it starts.
+// Results go to stdout as JSON, progress to stderr.
 import fs from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

@@ -2,7 +2,7 @@
 //
 // Client commands (import, train, score, curate, evaluate, export, demo) talk to a running
 // server's GraphQL API at --url (default DATARATER_URL or http://127.0.0.1:4000). When nothing
-// answers there and no URL was given, they start a server with an in-process worker inside the
+// responds there and no URL was given, they start a server with an in-process worker inside the
 // command's own process for its duration (embedded database under DATA_DIR, or DATABASE_URL).
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -349,7 +349,7 @@ export function registerCommands(program: Command, stopOnSignals: StopOnSignals)
     );
 }
 
-/** A command with the options every client command shares. */
+/** Adds a command with the options every client command shares. */
 function clientCommand(program: Command, name: string): Command {
   return program
     .command(name)

@@ -1,4 +1,5 @@
-// What a job handler gets from the worker, and what the worker needs from a handler.
+// The contract between the worker and job handlers: the context a handler runs with, and the
+// handler interface.
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
@@ -20,7 +21,7 @@ export class AttemptStopped extends Error {
 
   constructor(
     readonly reason: StopReason,
-    /** Where the work stopped, for the job's message (for example "at step 40"). */
+    /** Point where the work stopped, for the job's message (for example "at step 40"). */
     readonly position: string | null = null,
   ) {
     super(`attempt stopped (${reason})`);
@@ -48,7 +49,7 @@ export interface JobContext {
   readonly db: Database;
   readonly logger: Logger;
   readonly worker: WorkerInfo;
-  /** Aborted when the attempt must stop; `stopReason()` says why. */
+  /** Aborted when the attempt must stop; `stopReason()` returns why. */
   readonly signal: AbortSignal;
   stopReason(): StopReason | null;
   /** Throws AttemptStopped when the attempt must stop. */

@@ -1,5 +1,5 @@
 // Job update events across processes. Every write to a job row sends `NOTIFY datarater_job,
-// '<job id>'` in the same statement (see job-rows.ts); each process keeps one dedicated pg
+// '<job id>'` in the same statement (see job-rows.ts). Each process keeps one dedicated pg
 // connection that LISTENs and wakes the local subscribers of that id, who then read the row.
 //
 // On the embedded PGlite server LISTEN does not work across connections: PGlite is a single
@@ -72,8 +72,8 @@ export class JobEvents {
 
   /**
    * Reports writes this process made. On external Postgres the NOTIFY sent with the write reaches
-   * every process, this one included, so nothing more is needed; embedded, the event is emitted
-   * here.
+   * every process, this one included, so nothing more is needed. On the embedded database the
+   * event is emitted here.
    */
   published(jobIds: readonly string[], queued = false): void {
     if (!this.embedded) return;

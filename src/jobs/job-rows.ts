@@ -1,9 +1,9 @@
 // Writes to the `job` table, the queryable mirror of the queue. Every write also sends
-// `NOTIFY datarater_job, '<id>'` from the same statement, so subscribers never miss a change.
+// `NOTIFY datarater_job, '<id>'` from the same statement, so every change wakes the subscribers.
 //
-// A worker's writes are fenced by the attempt number it got when it claimed the job: each one
-// matches `attempts = $attempt AND status = 'RUNNING'`, so after a cancel or a take-over by
-// another worker the old attempt's writes match no row and the attempt stops.
+// A worker's writes are fenced by the attempt number it got when it claimed the job. Each write
+// matches `attempts = $attempt AND status = 'RUNNING'`. After a cancel, or a take-over by another
+// worker, the old attempt's writes match no row and the attempt stops.
 import type pg from 'pg';
 import { JOB_CHANNEL, QUEUE_CHANNEL } from './events.js';
 import type { JobKind, JobStatus, QueueName } from './kinds.js';

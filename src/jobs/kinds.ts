@@ -9,7 +9,7 @@ export type JobKind = 'IMPORT' | 'META_TRAIN' | 'SCORE' | 'CURATE' | 'EVALUATE';
  */
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
 
-/** Where a meta-training job may run. */
+/** Backend a meta-training job requires. */
 export type BackendRequirement = 'ANY' | 'CPU' | 'GPU';
 
 /** Statuses after which no worker touches the job again (until retryJob). */

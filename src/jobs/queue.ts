@@ -13,10 +13,10 @@
 //   SKIP LOCKED, fail into retry).
 // - pg-boss 10.x is the last line that runs on Node 20, which this project targets.
 //
-// What pg-boss does not give us, and where it is built instead: per-attempt heartbeats (pg-boss
-// 10 only expires an attempt a fixed time after it started), so workers heartbeat into the
-// `worker` table and jobs/sweeper.ts returns the jobs of silent workers to the queue; and
-// progress events, which go through LISTEN/NOTIFY in jobs/events.ts.
+// Two things pg-boss 10 lacks are built here. It has no per-attempt heartbeat (it only expires an
+// attempt a fixed time after it started), so workers heartbeat into the `worker` table and
+// jobs/sweeper.ts returns the jobs of silent workers to the queue. Progress events go through
+// LISTEN/NOTIFY in jobs/events.ts.
 import PgBoss from 'pg-boss';
 import type pg from 'pg';
 import type { Logger } from 'pino';

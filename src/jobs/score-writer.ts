@@ -1,9 +1,9 @@
 // Bulk writes of scores, on the caller's connection and inside the caller's transaction.
 //
-// - `copy`: COPY score FROM STDIN (text format), the fast path on a real Postgres server. When a
-//   row already exists (the example was scored under this rater version through another dataset
-//   while this window was being scored), COPY fails on the primary key, so the batch is rolled
-//   back to a savepoint and written again by the `unnest` path, which skips existing rows.
+// - `copy`: COPY score FROM STDIN (text format), the fast path on a real Postgres server. A row
+//   may already exist, when another dataset's job scored the same example under this rater
+//   version while this window was being scored. COPY then fails on the primary key, so the batch
+//   is rolled back to a savepoint and written again by the `unnest` path, which skips such rows.
 // - `unnest`: INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING, one statement per batch.
 //   The embedded PGlite server needs it, because COPY FROM STDIN fails through its socket
 //   (pglite-socket 0.2).

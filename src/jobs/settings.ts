@@ -19,7 +19,7 @@ export interface JobSettings extends QueueSettings {
   scoreBatchSize: number;
 }
 
-/** The message of a job queued for a GPU worker, by how many GPU workers are up. */
+/** Returns the message of a job queued for a GPU worker, by how many GPU workers are up. */
 export function gpuQueueMessage(liveGpuWorkers: number, staleSeconds: number): string {
   if (liveGpuWorkers > 0) {
     return `Queued for a GPU worker (${liveGpuWorkers} up).`;
@@ -38,7 +38,7 @@ export function jobSettingsFrom(config: AppConfig): JobSettings {
     retryDelaySeconds: 2,
     expireSeconds: config.jobExpireSeconds,
     workerStaleSeconds: config.workerStaleSeconds,
-    // Five heartbeats per staleness period, so one delayed heartbeat never loses a worker.
+    // Five heartbeats per staleness period, so one late heartbeat alone does not make a worker lost.
     heartbeatSeconds: Math.max(1, Math.floor(config.workerStaleSeconds / 5)),
     pollSeconds: 1,
     shutdownGraceSeconds: config.shutdownGraceSeconds,

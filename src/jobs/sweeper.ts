@@ -1,6 +1,6 @@
 // Returns the jobs of lost workers to the queue, and keeps the message of GPU-queued jobs saying
-// whether a GPU worker is up. Every process with a job system runs one; two sweepers racing over
-// the same job are harmless because each change is fenced on the job's attempt.
+// whether a GPU worker is up. Every process with a job system runs one. Two sweepers racing over
+// the same job are harmless, because each change is fenced on the job's attempt.
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
@@ -79,27 +79,27 @@ export class Sweeper {
    */
   private async requeueLost(lost: LostAttempt): Promise<void> {
     const { db, queue, events, handlers, logger } = this.options;
-    const who = lost.hostname
+    const workerName = lost.hostname
       ? `${lost.workerId} (${lost.hostname}, pid ${lost.pid})`
       : lost.workerId;
-    const why = lost.stopped
-      ? `Worker ${who} stopped without finishing attempt ${lost.attempt}`
-      : `Worker ${who} stopped sending heartbeats during attempt ${lost.attempt}`;
+    const reason = lost.stopped
+      ? `Worker ${workerName} stopped without finishing attempt ${lost.attempt}`
+      : `Worker ${workerName} stopped sending heartbeats during attempt ${lost.attempt}`;
 
     const requeued = await inTransaction(db.pool, async (client) => {
       const attempt = { jobId: lost.jobId, attempt: lost.attempt };
       if (!(await lockOwnedJob(client, attempt))) return null;
 
-      const state = await queue.fail(lost.queueName, lost.queueJobId, why, client);
+      const state = await queue.fail(lost.queueName, lost.queueJobId, reason, client);
       if (state === 'failed') {
-        const error = `${why}, and no retries are left (${queue.settings.retryLimit} allowed).`;
+        const error = `${reason}, and no retries are left (${queue.settings.retryLimit} allowed).`;
         await endAttempt(client, attempt, { status: 'FAILED', error, message: error });
         const job = await readJob(client, lost.jobId);
         if (job) await handlers[job.kind]?.onEnded?.(client, job, 'FAILED', error);
         return 'failed' as const;
       }
 
-      // When pg-boss no longer holds the entry as retryable (archived, or completed by a worker
+      // When pg-boss no longer keeps the entry as retryable (archived, or completed by a worker
       // that crashed between its two commits), the job gets a fresh entry.
       let queueJobId: string | undefined;
       if (state !== 'retry' && state !== 'created') {
@@ -108,14 +108,14 @@ export class Sweeper {
       }
       await endAttempt(client, attempt, {
         status: 'QUEUED',
-        message: `${why}; the job is queued again and resumes from its last checkpoint.`,
+        message: `${reason}; the job is queued again and resumes from its last checkpoint.`,
         queueJobId,
       });
       return 'queued' as const;
     });
 
     if (requeued) {
-      logger.warn({ jobId: lost.jobId, workerId: lost.workerId, outcome: requeued }, why);
+      logger.warn({ jobId: lost.jobId, workerId: lost.workerId, outcome: requeued }, reason);
       events.published([lost.jobId], requeued === 'queued');
     }
   }

@@ -16,9 +16,9 @@ import { countLiveGpuWorkers } from './workers.js';
 export class JobSystem {
   private constructor(
     /**
-     * Workers running in this process. The sweeper never declares them lost: the process knows
-     * they are alive even when their heartbeat write waited (the embedded database runs one
-     * transaction at a time, so a long import delays every other write).
+     * Workers running in this process. The sweeper never declares them lost, because they run here
+     * even when their heartbeat write waited (the embedded database runs one transaction at a time,
+     * so a long import delays every other write).
      */
     readonly localWorkers: Set<string>,
     readonly db: Database,
@@ -62,7 +62,7 @@ export class JobSystem {
     this.events.published(jobIds, queued);
   }
 
-  /** The message of a job queued for a GPU worker, by whether one is up. */
+  /** Returns the message of a job queued for a GPU worker, by whether one is up. */
   async gpuQueueMessage(client: pg.ClientBase | pg.Pool = this.db.pool): Promise<string> {
     const live = await countLiveGpuWorkers(client, this.settings.workerStaleSeconds);
     return gpuQueueMessage(live, this.settings.workerStaleSeconds);

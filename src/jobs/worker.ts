@@ -97,7 +97,7 @@ export class JobWorker {
   }
 
   /**
-   * Stops taking jobs, asks running attempts to stop (meta-training writes a checkpoint first),
+   * Stops taking jobs, signals running attempts to stop (meta-training writes a checkpoint first),
    * waits up to the shutdown grace period for them, then marks the worker stopped. Attempts still
    * running after the grace period are returned to the queue by the next sweep.
    */
@@ -417,7 +417,7 @@ export class JobWorker {
   }
 }
 
-/** The text with a full stop at the end unless it already ends a sentence. */
+/** Returns the text with a full stop at the end unless it already ends a sentence. */
 function asSentence(text: string): string {
   const trimmed = text.trim();
   return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;

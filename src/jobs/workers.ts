@@ -35,7 +35,7 @@ export async function sendHeartbeat(client: Queryable, workerId: string): Promis
   await client.query(`UPDATE worker SET heartbeat_at = ${NOW_UTC} WHERE id = $1`, [workerId]);
 }
 
-/** Marks a worker as stopped, so the sweeper returns any job it still holds without waiting. */
+/** Marks a worker as stopped, so the sweeper returns any job it still has without waiting. */
 export async function markWorkerStopped(client: Queryable, workerId: string): Promise<void> {
   await client.query(
     `UPDATE worker SET stopped_at = ${NOW_UTC}, heartbeat_at = ${NOW_UTC} WHERE id = $1`,

@@ -38,10 +38,10 @@ export interface CurateParameters extends FilterParameters {
 const MAX_NAME_LENGTH = 200;
 
 /**
- * Validates a curation request and queues its job. Throws NOT_FOUND for unknown ids, and
+ * Validates a curation request and queues its job. Throws NOT_FOUND for unknown ids. Throws
  * BAD_USER_INPUT naming the value for a discard fraction outside (0, 1), a missing threshold, a
- * rater version that is not READY, or a split with unscored examples; CONFLICT when the curated
- * dataset's name is taken.
+ * rater version that is not READY, or a split with unscored examples. Throws CONFLICT when the
+ * curated dataset's name is taken.
  */
 export async function curateDataset(
   db: Database,

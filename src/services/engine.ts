@@ -134,7 +134,7 @@ function wrapTrainer(trainer: MetaTrainer): EngineTrainer {
 }
 
 /**
- * The curve point of a step. The API's curve has non-null losses, so a step whose outer loss or
+ * Converts a step report to its curve point. The API's curve has non-null losses, so a step whose outer loss or
  * meta-gradient norm was not finite (the engine skipped its update) yields no point.
  */
 function toTrainingPoint(report: StepReport): TrainingPoint | null {

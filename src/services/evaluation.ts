@@ -1,7 +1,7 @@
-// evaluateCuration: a job that trains fresh inner models with the same budget and seed on the
-// curation's source split (baseline), on its kept examples (curated) and on a seeded random
-// subset of the source split of the same size (random drop), and stores the held-out loss curves
-// and compute gains in an Evaluation row.
+// evaluateCuration: a job that trains fresh inner models with the same budget and seed on three
+// training sets. They are the curation's source split (baseline), its kept examples (curated),
+// and a seeded random subset of the source split of the same size (random drop). The held-out
+// loss curves and compute gains go into an Evaluation row.
 import type { Database } from '../db/client.js';
 import type { Job } from '../generated/prisma/client.js';
 import type { JobContext, JobHandler } from '../jobs/context.js';

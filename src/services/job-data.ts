@@ -7,7 +7,7 @@ import { badInput, notFound } from './errors.js';
 
 export type Split = 'TRAIN' | 'HELDOUT';
 
-/** Which example rows make up a dataset. */
+/** Example rows that make up a dataset. */
 export interface ExampleScope {
   datasetId: string;
   /** Set for a curated dataset: its examples are this curation's members. */

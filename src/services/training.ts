@@ -2,9 +2,9 @@
 // transaction, and the job handler that meta-trains it.
 //
 // Rater version status: QUEUED → TRAINING → READY, or FAILED / CANCELED when its job ends so.
-// The training curve (rater_version.training_curve) grows as outer steps complete; every
-// `checkpointInterval` steps the full trainer state goes to the checkpoint table in the same
-// transaction as the curve, so a resumed attempt restores it and truncates the curve to it.
+// The training curve (rater_version.training_curve) grows as outer steps complete. Every
+// `checkpointInterval` steps the full trainer state goes to the checkpoint table, in the same
+// transaction as the curve, so a resumed attempt restores it and truncates the curve to its step.
 import crypto from 'node:crypto';
 import type pg from 'pg';
 import type { Database } from '../db/client.js';
@@ -42,7 +42,7 @@ export interface StartMetaTrainingInput {
   parentVersionId?: string | null;
 }
 
-/** What the job needs besides the rater version row; stored as the job's parameters. */
+/** Job parameters: everything the job needs besides the rater version row. */
 export interface MetaTrainParameters {
   raterName: string;
   raterVersionId: string;
@@ -180,7 +180,7 @@ async function sourceDatasetOf(db: Database, scope: ExampleScope): Promise<strin
   return curation.sourceDatasetId;
 }
 
-/** The validated engine config of a request; BAD_USER_INPUT names a bad field and its value. */
+/** Builds the validated engine config of a request; BAD_USER_INPUT names a bad field and value. */
 function buildConfig(
   input: StartMetaTrainingInput,
   labels: string[] | null,
@@ -334,7 +334,7 @@ async function runMetaTraining(context: JobContext): Promise<object> {
   }
 }
 
-/** The job result; `resumedFromStep` is the checkpoint step the last attempt restored, if any. */
+/** Builds the job result; `resumedFromStep` is the checkpoint step the last attempt restored. */
 function trainingResult(
   raterVersionId: string,
   metrics: unknown,

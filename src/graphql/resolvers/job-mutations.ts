@@ -91,8 +91,8 @@ export const jobMutationResolvers: Resolvers = {
       subscribe: (_parent, { id }, { db, services }) =>
         watchJob(db, services.jobs, fromGlobalId(id, 'Job')).then((events) => mapEvents(events)),
       resolve(event: JobEvent, _args: unknown, context: GraphQLContext) {
-        // graphql-ws builds one context per subscription, and every event is executed with it;
-        // fresh loaders per event keep the nested fields (the rater version's status) current.
+        // graphql-ws builds one context per subscription and executes every event with it. Fresh
+        // loaders per event keep the nested fields (the rater version's status) current.
         context.loaders = createLoaders(context.db);
         return { job: event.job, trainingPoints: event.trainingPoints as TrainingPoint[] };
       },
