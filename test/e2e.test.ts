@@ -4,7 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { JOB_FIELDS, keyOf, type JobData } from './jobs-fixtures.js';
+import { globalId, JOB_FIELDS, keyOf, type JobData } from './jobs-fixtures.js';
 
 /** A tiny engine config: one inner model, no worker threads, a few steps. */
 const TINY_CONFIG = {
@@ -221,5 +221,27 @@ describe('workflow', () => {
     }
     expect(result).toHaveProperty('computeGain');
     expect(result).toHaveProperty('computeGainVsRandomDrop');
+  });
+});
+
+describe('jobUpdated errors', () => {
+  it('names an unknown job with NOT_FOUND', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const errors = await new Promise<unknown[]>((resolve) => {
+      ws.subscribe(
+        {
+          query: 'subscription ($id: ID!) { jobUpdated(id: $id) { job { id } } }',
+          variables: { id: globalId('Job', missing) },
+        },
+        {
+          next: (message) => resolve((message.errors ?? []) as unknown[]),
+          error: (error) => resolve(Array.isArray(error) ? error : [error]),
+          complete: () => resolve([]),
+        },
+      );
+    });
+    const [error] = errors as { message: string; extensions?: { code?: string } }[];
+    expect(error?.extensions?.code).toBe('NOT_FOUND');
+    expect(error?.message).toContain(missing);
   });
 });

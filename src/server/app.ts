@@ -215,6 +215,7 @@ function startSubscriptions(
 ) {
   // The principal of each socket, resolved once when the client sends connection_init.
   const principals = new WeakMap<object, Principal>();
+  const formatError = createErrorFormatter(logger);
 
   return useServer<Record<string, unknown> | undefined>(
     {
@@ -241,6 +242,17 @@ function startSubscriptions(
         if (!principal)
           throw new AppError('UNAUTHENTICATED', 'The websocket was not authenticated.');
         return { db, services, loaders: createLoaders(db), principal, logger };
+      },
+      // Subscription errors get the same codes and masking as errors over HTTP.
+      onNext(_ctx, _id, _payload, _args, result) {
+        if (!result.errors) return;
+        return {
+          ...result,
+          errors: result.errors.map((error) => formatError(error.toJSON(), error)),
+        };
+      },
+      onError(_ctx, _id, _payload, errors) {
+        return errors.map((error) => formatError(error.toJSON(), error));
       },
     },
     wsServer,
