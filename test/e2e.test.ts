@@ -202,6 +202,44 @@ describe('workflow', () => {
     expect(curated.curation.keptCount).toBeLessThan(0.8 * train);
   });
 
+  it('scores a curated dataset through its members', async () => {
+    const curated = await mutate<{
+      curation: { keptCount: number; curatedDataset: { id: string } };
+    }>('query ($c: ID!) { curation(id: $c) { keptCount curatedDataset { id } } }', {
+      c: curationId,
+    });
+    const data = await mutate<{ scoreDataset: JobData }>(
+      `mutation ($v: ID!, $d: ID!) { scoreDataset(raterVersionId: $v, datasetId: $d) { ${JOB_FIELDS} } }`,
+      { v: raterVersionId, d: curated.curation.curatedDataset.id },
+    );
+    const last = (await watch(data.scoreDataset.id)).at(-1)!.job;
+    expect(last.status).toBe('SUCCEEDED');
+    // Every member was scored through the source dataset, so nothing new is written.
+    expect(last.result?.written).toBe(0);
+    expect((last.result?.summary as { count: number }).count).toBe(curated.curation.keptCount);
+  });
+
+  it('fails a job for good on corrupt weights', async () => {
+    const rater = await t.db.prisma.rater.create({ data: { name: 'corrupt' } });
+    const version = await t.db.prisma.raterVersion.create({
+      data: {
+        raterId: rater.id,
+        version: 1,
+        status: 'READY',
+        config: {},
+        weights: Buffer.from('junk'),
+      },
+    });
+    const data = await mutate<{ scoreDataset: JobData }>(
+      `mutation ($v: ID!, $d: ID!) { scoreDataset(raterVersionId: $v, datasetId: $d) { ${JOB_FIELDS} } }`,
+      { v: globalId('RaterVersion', version.id), d: datasetId },
+    );
+    const last = (await watch(data.scoreDataset.id)).at(-1)!.job;
+    expect(last.status).toBe('FAILED');
+    expect(last.attempts).toBe(1);
+    expect(last.error).toBeTruthy();
+  });
+
   it('evaluates the curation', async () => {
     const data = await mutate<{ evaluateCuration: JobData }>(
       `mutation ($input: EvaluateCurationInput!) { evaluateCuration(input: $input) { ${JOB_FIELDS} } }`,

@@ -76,6 +76,8 @@ export async function evaluateCuration(
   return requireJob(db, jobId);
 }
 
+// NOTE: an evaluation attempt writes no checkpoint and the engine's evaluate() cannot be
+// interrupted, so an attempt stopped by a crash or a shutdown starts over on its next attempt.
 export const evaluateHandler: JobHandler = { run: runEvaluation };
 
 async function runEvaluation(context: JobContext): Promise<object> {
