@@ -92,7 +92,9 @@ export async function retryJob(db: Database, jobs: JobSystem, id: string): Promi
         WHERE id = $1`,
       [id, queueJobId, message],
     );
-    await client.query(`SELECT pg_notify('datarater_job', $1)`, [id]);
+    await client.query(`SELECT pg_notify('datarater_job', $1), pg_notify('datarater_queue', '')`, [
+      id,
+    ]);
     await jobs.queue.send(job.queueName, { jobId: id }, queueJobId, client);
     await jobs.handlers[job.kind]?.onRetried?.(client, job);
   });
