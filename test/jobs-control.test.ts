@@ -1,6 +1,8 @@
 // Job control with real worker processes: graceful shutdown on SIGTERM, cancel and retry of a
 // running job, and a GPU-only job waiting while only CPU workers run.
+import { createClient } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import {
   createDataset,
@@ -69,6 +71,39 @@ async function startTraining(
   return res.data!.startMetaTraining;
 }
 
+/** Collects jobUpdated events (status, attempts, new curve steps) until the job ends. */
+function watchJob(jobId: string): Promise<{ status: string; attempts: number; steps: number[] }[]> {
+  const client = createClient({
+    url: `${t.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+  });
+  const events: { status: string; attempts: number; steps: number[] }[] = [];
+  return new Promise((resolve, reject) => {
+    client.subscribe<{
+      jobUpdated: { job: { status: string; attempts: number }; trainingPoints: { step: number }[] };
+    }>(
+      {
+        query: `subscription ($id: ID!) {
+          jobUpdated(id: $id) { job { status attempts } trainingPoints { step } }
+        }`,
+        variables: { id: jobId },
+      },
+      {
+        next: ({ data }) => {
+          const { job, trainingPoints } = data!.jobUpdated;
+          events.push({ ...job, steps: trainingPoints.map((point) => point.step) });
+        },
+        error: reject,
+        complete: () => {
+          void client.dispose();
+          resolve(events);
+        },
+      },
+    );
+  });
+}
+
 async function curveLength(versionId: string): Promise<number> {
   const { rows } = await t.db.pool.query<{ n: number }>(
     'SELECT jsonb_array_length(training_curve) AS n FROM rater_version WHERE id = $1',
@@ -103,11 +138,20 @@ describe('worker shutdown', () => {
     expect(queued.message).toContain(`at outer step ${checkpoint.step};`);
     expect(await curveLength(versionId)).toBe(checkpoint.step);
 
+    // Follow the rest of the job over the websocket: its updates come from another process.
+    const events = watchJob(job.id);
     await spawnWorker();
     const done = await waitForJob(t, job.id, (row) => row.status === 'SUCCEEDED', 120_000);
     expect(done.attempts).toBe(2);
     expect(done.result?.resumedFromStep).toBe(checkpoint.step);
     expect(await curveLength(versionId)).toBe(30);
+
+    const received = await events;
+    expect(received.at(-1)?.status).toBe('SUCCEEDED');
+    expect(received.some((event) => event.status === 'RUNNING' && event.attempts === 2)).toBe(true);
+    expect(received.flatMap((event) => event.steps)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
   });
 });
 
