@@ -1,5 +1,5 @@
-// Score ingestion throughput: writes N scores the way a scoring job does (windows of
-// SCORE_WINDOW_SIZE rows, each in its own transaction with its score_range row) and compares it
+// Score ingestion throughput. The script writes N scores the way a scoring job does: windows of
+// SCORE_WINDOW_SIZE rows, each in its own transaction with its score_range row. It compares that
 // with `psql \copy` of the same rows into the same table, the server's own limit.
 //
 //   npx tsx bench/score-ingest.ts --rows 1000000
@@ -30,7 +30,9 @@ const rows = Number(args.rows);
 const windowSize = Number(args.window);
 const method = args.method as ScoreWriteMethod;
 if (!(rows > 0) || !(windowSize > 0) || !['copy', 'unnest'].includes(method)) {
-  throw new Error('Usage: bench/score-ingest.ts [--rows N] [--window N] [--method copy|unnest]');
+  throw new Error(
+    'Invalid arguments. Usage: bench/score-ingest.ts [--rows N] [--window N] [--method copy|unnest]',
+  );
 }
 
 const db = await createTestDatabase('bench_scores');

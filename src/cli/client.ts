@@ -53,6 +53,8 @@ export async function connect(options: {
         'run the command against a server started in this process.',
     );
   }
+  // NOTE: nothing stops two processes from opening the same DATA_DIR. A server already running on
+  // another port with the embedded database needs --url, or this opens its data a second time.
   options.logger.info(
     { tried: url },
     'no server answered; starting one in this process (embedded database, in-process worker)',

@@ -115,7 +115,7 @@ function serializeProtocolBatches(server: PGLiteSocketServer, db: PGlite): void 
   };
 }
 
-/** Whether a frontend message ends a batch: Sync, Query, Terminate, or a startup message. */
+/** Returns whether a frontend message ends a batch: Sync, Query, Terminate or a startup message. */
 function endsBatch(message: Uint8Array): boolean {
   const type = message[0];
   if (type === 0x53 || type === 0x51 || type === 0x58) return true; // 'S', 'Q', 'X'
