@@ -3,6 +3,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { loadRater } from '../src/ml/index.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { globalId, JOB_FIELDS, keyOf, type JobData } from './jobs-fixtures.js';
 
@@ -134,6 +135,64 @@ describe('workflow', () => {
 
     const checkpoints = await t.db.prisma.checkpoint.count();
     expect(checkpoints).toBe(0);
+  });
+
+  it('warm-starts a version from its parent', async () => {
+    const data = await mutate<{ startMetaTraining: JobData }>(
+      `mutation ($input: StartMetaTrainingInput!) { startMetaTraining(input: $input) { ${JOB_FIELDS} } }`,
+      {
+        input: {
+          raterName: 'e2e',
+          trainingDatasetId: datasetId,
+          config: { ...TINY_CONFIG, outerSteps: 0 },
+          parentVersionId: raterVersionId,
+        },
+      },
+    );
+    const last = (await watch(data.startMetaTraining.id)).at(-1)!.job;
+    expect(last.status).toBe('SUCCEEDED');
+    expect(last.raterVersion?.version).toBe(2);
+
+    // With no outer steps the child's rater is the parent's: same scores on the same texts.
+    const weights = await t.db.prisma.raterVersion.findMany({
+      where: { id: { in: [keyOf(raterVersionId), keyOf(last.raterVersion!.id)] } },
+      select: { id: true, weights: true },
+    });
+    const texts = [
+      'Subject: hello',
+      'R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==',
+    ];
+    const scores = await Promise.all(
+      weights.map(async (row) => {
+        const rater = await loadRater(row.weights!);
+        const values = Array.from(await rater.score(texts));
+        rater.dispose();
+        return values;
+      }),
+    );
+    expect(scores[0]).toEqual(scores[1]);
+
+    const child = await mutate<{ raterVersion: { parentVersion: { id: string } } }>(
+      'query ($id: ID!) { raterVersion(id: $id) { parentVersion { id } } }',
+      { id: last.raterVersion!.id },
+    );
+    expect(child.raterVersion.parentVersion.id).toBe(raterVersionId);
+  });
+
+  it('rejects a warm start of another architecture', async () => {
+    const res = await t.gql(
+      `mutation ($input: StartMetaTrainingInput!) { startMetaTraining(input: $input) { id } }`,
+      {
+        input: {
+          raterName: 'e2e',
+          trainingDatasetId: datasetId,
+          config: { ...TINY_CONFIG, raterWidth: 12 },
+          parentVersionId: raterVersionId,
+        },
+      },
+    );
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(res.errors?.[0]?.message).toContain('raterWidth');
   });
 
   it('scores every example once', async () => {
