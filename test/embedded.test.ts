@@ -20,6 +20,8 @@ beforeAll(async () => {
     PORT: '0',
     LOG_LEVEL: 'info',
     IN_PROCESS_WORKER: 'false',
+    // As a user runs it: outside NODE_ENV=test, Apollo would install its own signal handlers.
+    NODE_ENV: 'production',
   };
   delete env.DATABASE_URL;
   child = spawn(process.execPath, ['bin/datarater.js', 'serve'], {
@@ -82,5 +84,14 @@ describe('embedded database', () => {
   it('keeps its data under DATA_DIR', async () => {
     const entries = await fs.readdir(path.join(dataDir, 'pglite'));
     expect(entries.length).toBeGreaterThan(0);
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(logLines.some((line) => line.includes('shutting down'))).toBe(true);
   });
 });

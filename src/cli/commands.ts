@@ -20,12 +20,16 @@ export async function datasetIdByName(server: ServerConnection, name: string): P
   return data.dataset.id;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * Resolves a rater version reference: a RaterVersion id, `NAME:VERSION`, or `NAME` for the
+ * Resolves a rater version reference: a RaterVersion id (global or the database UUID), `NAME:VERSION`, or `NAME` for the
  * latest READY version of rater NAME.
  */
 export async function raterVersionId(server: ServerConnection, ref: string): Promise<string> {
   if (Buffer.from(ref, 'base64url').toString('utf8').startsWith('RaterVersion:')) return ref;
+  if (UUID.test(ref))
+    return Buffer.from(`RaterVersion:${ref.toLowerCase()}`, 'utf8').toString('base64url');
 
   const colon = ref.lastIndexOf(':');
   const name = colon > 0 ? ref.slice(0, colon) : ref;

@@ -90,7 +90,6 @@ export async function runDemo(server: ServerConnection, options: DemoOptions): P
     false,
     (added) => points.push(...added),
   );
-  const raterVersionId = (training.result as { raterVersionId: string }).raterVersionId;
   const versionId = await versionGlobalId(server, training.id);
 
   await runJob(server, SCORE_DATASET, { raterVersionId: versionId, datasetId }, 'score', false);
@@ -132,7 +131,7 @@ export async function runDemo(server: ServerConnection, options: DemoOptions): P
   const result = await evaluationResult(server, evaluation.id);
   return formatReport({
     imported,
-    raterVersionId,
+    raterVersionId: versionId,
     points,
     examples,
     evaluation: result,
@@ -240,7 +239,7 @@ function formatReport(input: {
 
   lines.push('Mean score by source:');
   for (const row of groupMeans(examples, (e) => e.source ?? '(none)')) lines.push(row);
-  lines.push('Mean score by chunk kind (classifyChunk):');
+  lines.push('Mean score by chunk kind (regex classes, for this report only):');
   for (const row of groupMeans(examples, (e) => classifyChunk(e.text))) lines.push(row);
   lines.push('');
 
@@ -267,7 +266,13 @@ function formatReport(input: {
       `size ${gain(evaluation.computeGainVsRandomDrop)} (random drop vs full data: ` +
       `${gain(evaluation.randomDropGain)})`,
   );
-  lines.push(`Rater version: ${input.raterVersionId}`);
+  lines.push(
+    "  (compute gain: the share of the full-data run's training steps that the curated run saves " +
+      "to reach the full-data run's final held-out loss)",
+  );
+  lines.push(
+    `Rater version: ${input.raterVersionId} (use it as --rater-version or raterVersionId)`,
+  );
   return lines;
 }
 

@@ -127,7 +127,7 @@ export async function updateProgress(
 ): Promise<boolean> {
   const { rows } = await client.query(
     notifying(`UPDATE job SET
-         progress = COALESCE(LEAST(1, GREATEST(0, $3::float8)), progress),
+         progress = COALESCE(round(LEAST(1, GREATEST(0, $3::float8))::numeric, 4)::float8, progress),
          message = CASE WHEN $4::boolean THEN $5 ELSE message END,
          subjects = subjects || $6::jsonb,
          updated_at = ${NOW_UTC}

@@ -104,6 +104,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     schema,
     formatError: createErrorFormatter(logger),
     includeStacktraceInErrorResponses: false,
+    // The CLI owns SIGINT/SIGTERM: Apollo's own handlers would re-raise the signal after stopping
+    // and cut the worker's checkpoint-and-requeue shutdown short.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
