@@ -51,6 +51,13 @@ export interface EvaluationOptions {
   rater?: RaterArchitecture;
   /** Examples the rater scored to produce `filtered`, discarded ones included (default: baseline size). */
   scoredExamples?: number;
+  /**
+   * Held-out curve of the unfiltered run from an earlier call with the same config, seed,
+   * baseline, heldout, steps, batchSize and evalInterval. When given, the baseline is not trained
+   * again, so several filters can be compared with one baseline run. Its steps must match this
+   * call's evaluation schedule.
+   */
+  baselineCurve?: LossCurve;
   /** Called after every held-out evaluation. */
   onProgress?: (event: { run: EvaluationRun; step: number; heldoutLoss: number }) => void;
 }
@@ -107,7 +114,9 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
     { train: options.filtered, heldout: options.heldout },
   );
 
-  const baseline = await trainCurve(config, options, seed, baselineSplit, heldout, 'baseline');
+  const baseline =
+    options.baselineCurve ??
+    (await trainCurve(config, options, seed, baselineSplit, heldout, 'baseline'));
   const filtered = await trainCurve(config, options, seed, filteredSplit, heldout, 'filtered');
 
   const baselineFinalLoss = baseline.heldoutLoss.at(-1)!;
@@ -277,6 +286,9 @@ function checkOptions(options: EvaluationOptions): void {
       );
     }
   }
+  if (options.baselineCurve !== undefined) {
+    checkBaselineCurve(options.baselineCurve, options.steps, options.evalInterval);
+  }
   if (
     options.scoredExamples !== undefined &&
     !(Number.isInteger(options.scoredExamples) && options.scoredExamples >= 0)
@@ -284,6 +296,30 @@ function checkOptions(options: EvaluationOptions): void {
     throw new MlError(
       'INVALID_ARGUMENT',
       `evaluate: scoredExamples must be a non-negative integer, got ${String(options.scoredExamples)}`,
+    );
+  }
+}
+
+/** Checks that `curve` was measured on the schedule 0, evalInterval, 2·evalInterval, …, steps. */
+function checkBaselineCurve(curve: LossCurve, steps: number, evalInterval: number): void {
+  const expected = [0];
+  for (let step = evalInterval; step < steps; step += evalInterval) {
+    expected.push(step);
+  }
+  expected.push(steps);
+  const matches =
+    Array.isArray(curve?.steps) &&
+    Array.isArray(curve.heldoutLoss) &&
+    curve.heldoutLoss.length === expected.length &&
+    curve.steps.length === expected.length &&
+    curve.steps.every((step, i) => step === expected[i]) &&
+    curve.heldoutLoss.every((loss) => Number.isFinite(loss));
+  if (!matches) {
+    throw new MlError(
+      'INVALID_ARGUMENT',
+      `evaluate: baselineCurve must hold finite losses at steps ${expected.join(', ')} ` +
+        `(steps ${steps}, evalInterval ${evalInterval}), got steps ${String(curve?.steps)}; ` +
+        'pass the baseline curve of a call with the same steps and evalInterval',
     );
   }
 }

@@ -90,6 +90,32 @@ describe('evaluate', () => {
     expect(again.filtered).toEqual(result.filtered);
   });
 
+  test('reuses a given baseline curve', async () => {
+    const options = {
+      config: CONFIG,
+      baseline: [...PROSE, ...NOISE],
+      filtered: PROSE,
+      heldout: HELDOUT,
+      steps: 25,
+      batchSize: 8,
+      evalInterval: 10,
+    };
+    const full = await evaluate(options);
+    const events: string[] = [];
+    const reused = await evaluate({
+      ...options,
+      baselineCurve: full.baseline,
+      onProgress: (event) => events.push(event.run),
+    });
+    expect(reused).toEqual(full);
+    expect(events).toEqual(['filtered', 'filtered', 'filtered', 'filtered']);
+
+    const shifted = { steps: [0, 10, 20], heldoutLoss: [5, 4, 3] };
+    await expect(evaluate({ ...options, baselineCurve: shifted })).rejects.toThrow(
+      'evaluate: baselineCurve must hold finite losses at steps 0, 10, 20, 25',
+    );
+  });
+
   test('reports not reached as null', async () => {
     const result = await evaluate({
       config: CONFIG,
