@@ -16,6 +16,13 @@ const NODE_TYPES: ReadonlySet<string> = new Set<NodeType>([
   'ApiToken',
 ]);
 
+/** Keys of every type but Example are UUIDs; Example keys are positive sequence numbers. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function isSequenceNumber(key: string): boolean {
+  return /^[1-9][0-9]{0,15}$/.test(key) && Number.isSafeInteger(Number(key));
+}
+
 export function toGlobalId(type: NodeType, key: string | number | bigint): string {
   return Buffer.from(`${type}:${key}`, 'utf8').toString('base64url');
 }
@@ -28,7 +35,8 @@ export function decodeGlobalId(id: string): { type: NodeType; key: string } | nu
 
   const type = decoded.slice(0, colon);
   const key = decoded.slice(colon + 1);
-  if (!NODE_TYPES.has(type) || key === '' || toGlobalId(type as NodeType, key) !== id) return null;
+  if (!NODE_TYPES.has(type) || toGlobalId(type as NodeType, key) !== id) return null;
+  if (!(type === 'Example' ? isSequenceNumber(key) : UUID.test(key))) return null;
   return { type: type as NodeType, key };
 }
 

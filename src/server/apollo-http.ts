@@ -2,6 +2,7 @@
 // and writes its response, so GraphQL shares one server and port with the other routes.
 import type http from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext, type ContextThunk } from '@apollo/server';
+import { findUnstorableString, UNSTORABLE_MESSAGE } from '../graphql/limits.js';
 import { badInput } from '../services/errors.js';
 
 /** Largest accepted GraphQL request body. */
@@ -20,6 +21,9 @@ export async function handleGraphQLRequest<TContext extends BaseContext>(
 
   const url = new URL(req.url ?? '/', 'http://localhost');
   const body = req.method === 'POST' ? await readJsonBody(req) : undefined;
+  const variables = (body as { variables?: unknown } | undefined)?.variables;
+  const unstorable = findUnstorableString(variables, 'variables');
+  if (unstorable) throw badInput(`Invalid ${unstorable}: ${UNSTORABLE_MESSAGE}`);
 
   const response = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -16,6 +16,7 @@ import { migrate } from '../db/migrate.js';
 import type { JobWorker } from '../jobs/worker.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createErrorFormatter } from '../graphql/errors.js';
+import { operationLimitsRule, storableStringsRule } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import { createSchema } from '../graphql/schema.js';
 import { AppError } from '../services/errors.js';
@@ -31,6 +32,9 @@ import { curationExportRoute, datasetExportRoute } from './routes/export.js';
 import { uploadRoute } from './routes/upload.js';
 
 export const VERSION = '0.1.0';
+
+/** Milliseconds of socket inactivity after which an HTTP request is aborted. */
+const IDLE_SOCKET_TIMEOUT_MS = 60_000;
 
 export interface RunningServer {
   /** Base URL, for example http://127.0.0.1:4000. */
@@ -97,6 +101,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   };
   const schema = createSchema();
   const httpServer = http.createServer();
+  // A client that sends or reads nothing for this long loses its socket, so a stalled upload or
+  // export cannot hold a database connection (and the upload's dataset lock) indefinitely.
+  // Websocket connections are exempt: the ws library clears the timeout on upgrade.
+  httpServer.timeout = IDLE_SOCKET_TIMEOUT_MS;
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const wsCleanup = startSubscriptions(wsServer, schema, db, services, logger);
 
@@ -107,6 +115,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // The CLI owns SIGINT/SIGTERM: Apollo's own handlers would re-raise the signal after stopping
     // and cut the worker's checkpoint-and-requeue shutdown short.
     stopOnTerminationSignals: false,
+    validationRules: [operationLimitsRule, storableStringsRule],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
@@ -146,25 +155,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return;
     }
     if (url.pathname === '/graphql') {
-      // Authenticate before Apollo: an error thrown while building the context would become a
-      // 500, where a missing or bad token is a 401 with the usual error shape.
-      let principal: Principal;
+      // Authentication and body checks run before Apollo, whose context errors would become 500s;
+      // their errors still get the GraphQL response shape.
       try {
-        principal = await authenticate(db, req.headers.authorization, config.authRequired);
+        const principal = await authenticate(db, req.headers.authorization, config.authRequired);
+        await handleGraphQLRequest(apollo, req, res, async () => ({
+          db,
+          services,
+          loaders: createLoaders(db),
+          principal,
+          logger,
+        }));
       } catch (error) {
-        if (!(error instanceof AppError)) throw error;
+        if (!(error instanceof AppError) || res.headersSent) throw error;
         sendJson(res, HTTP_STATUS[error.code], {
-          errors: [{ message: error.message, extensions: { code: error.code } }],
+          errors: [{ message: error.message, extensions: { ...error.details, code: error.code } }],
         });
-        return;
       }
-      await handleGraphQLRequest(apollo, req, res, async () => ({
-        db,
-        services,
-        loaders: createLoaders(db),
-        principal,
-        logger,
-      }));
       return;
     }
 
@@ -223,6 +230,15 @@ function startSubscriptions(
   return useServer<Record<string, unknown> | undefined>(
     {
       schema,
+      // Validation errors are the client's fault: code them BAD_USER_INPUT, as Apollo does over HTTP.
+      validate: (schemaToCheck, document, rules = specifiedRules) =>
+        validate(schemaToCheck, document, [...rules, operationLimitsRule, storableStringsRule]).map(
+          (error) =>
+            new GraphQLError(error.message, {
+              nodes: error.nodes,
+              extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+            }),
+        ),
       async onConnect(ctx) {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         try {

@@ -2,6 +2,7 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
+import { badInput } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 
 export interface RouteContext {
@@ -35,9 +36,17 @@ export function matchRoute(
       continue;
     }
     const params = Object.fromEntries(
-      Object.entries(match.groups ?? {}).map(([key, value]) => [key, decodeURIComponent(value)]),
+      Object.entries(match.groups ?? {}).map(([key, value]) => [key, decodePathPart(value)]),
     );
     return { route, params };
   }
   return allowed.length > 0 ? { allowed } : null;
+}
+
+function decodePathPart(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw badInput(`Invalid percent-encoding in the path segment ${JSON.stringify(value)}.`);
+  }
 }

@@ -186,9 +186,13 @@ function filterConditions(filter: ScoredExampleFilter, params: unknown[]): strin
  * Row comparison against a cursor key. The score goes back as REAL: Postgres prints a REAL in
  * its shortest round-trip form, so casting that text back yields the stored value exactly.
  */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 function cursorCondition(key: CursorKey, operator: '<' | '>' | '<=' | '>=', params: unknown[]) {
   const [score, seq] = key;
-  if (typeof score !== 'number' || typeof seq !== 'number' || !Number.isSafeInteger(seq)) {
+  // Scores are Postgres REALs (float32): a cursor outside that range was not issued by this list.
+  const validScore = typeof score === 'number' && Math.abs(score) <= FLOAT32_MAX;
+  if (!validScore || typeof seq !== 'number' || !Number.isSafeInteger(seq)) {
     throw badInput('Invalid cursor: use a cursor returned by the scoredExamples list.');
   }
   params.push(score, seq);

@@ -237,7 +237,13 @@ CREATE UNIQUE INDEX "rater_version_rater_id_version_key" ON "rater_version"("rat
 CREATE INDEX "score_rater_version_id_dataset_id_score_example_seq_idx" ON "score"("rater_version_id", "dataset_id", "score", "example_seq");
 
 -- CreateIndex
+CREATE INDEX "score_example_seq_idx" ON "score"("example_seq");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "curation_curated_dataset_id_key" ON "curation"("curated_dataset_id");
+
+-- CreateIndex
+CREATE INDEX "curation_member_example_seq_idx" ON "curation_member"("example_seq");
 
 -- CreateIndex
 CREATE INDEX "job_status_created_at_idx" ON "job"("status", "created_at");
