@@ -2,8 +2,9 @@
 // the server: a maximum selection depth and a maximum estimated cost.
 //
 // The cost counts every selected field once, multiplied by the page size of each enclosing
-// connection (`first` or `last`; a variable or a missing size counts as the largest page). It is
-// an upper bound on the rows an operation can load, computed before anything runs.
+// connection. A literal `first` or `last` gives that size, a missing one the default page size,
+// and a variable the largest page size, because variables are not known during validation. The
+// cost is thus an upper bound on the rows an operation can load, computed before anything runs.
 import {
   GraphQLError,
   getNamedType,
