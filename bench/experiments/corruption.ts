@@ -47,8 +47,16 @@ const options = parseOptions(
   ['corrupt-share', 'run-share'],
   USAGE,
 );
-const corruptShare = Number(options.extra['corrupt-share'] ?? 0.5);
-const runShare = Number(options.extra['run-share'] ?? 0.5);
+const corruptShare = fraction('--corrupt-share', options.extra['corrupt-share'] ?? '0.5');
+const runShare = fraction('--run-share', options.extra['run-share'] ?? '0.5');
+
+function fraction(name: string, text: string): number {
+  const value = Number(text);
+  if (!(value > 0 && value <= 1)) {
+    throw new Error(`${name}: expected a number in (0, 1], got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
 
 interface CorruptionData {
   train: TrainExample[];

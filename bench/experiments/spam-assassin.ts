@@ -28,7 +28,7 @@ import {
 } from '../../src/ml/index.js';
 import { compareFilters } from './lib/filtering.js';
 import { trainAndScore } from './lib/meta-train.js';
-import { COMMON_HELP, parseOptions, type CommonOptions } from './lib/options.js';
+import { COMMON_HELP, parseOptions, positiveInteger, type CommonOptions } from './lib/options.js';
 import { LoadMonitor, progress, writeResult } from './lib/report.js';
 import {
   analyzeChunkScores,
@@ -69,7 +69,9 @@ if (heldoutKind !== 'all' && heldoutKind !== 'prose') {
   throw new Error(`--heldout: expected 'all' or 'prose', got ${JSON.stringify(heldoutKind)}`);
 }
 const maxMessages =
-  options.extra['max-messages'] === undefined ? undefined : Number(options.extra['max-messages']);
+  options.extra['max-messages'] === undefined
+    ? undefined
+    : positiveInteger('--max-messages', options.extra['max-messages']);
 const dropKinds = (options.extra['drop-kinds'] ?? '').split(',').filter((kind) => kind !== '');
 for (const kind of dropKinds) {
   if (!(CHUNK_KINDS as readonly string[]).includes(kind)) {
