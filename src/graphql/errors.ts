@@ -45,7 +45,7 @@ export function createErrorFormatter(logger: Logger) {
 }
 
 /**
- * The error a resolver threw, unwrapped from GraphQLError. Duck-typed, because graphql 16 ships
+ * Unwraps the error a resolver threw from its GraphQLError. Duck-typed, because graphql 16 ships
  * CommonJS and ESM copies whose GraphQLError classes fail `instanceof` across each other.
  */
 function originalErrorOf(error: unknown): unknown {

@@ -1,4 +1,4 @@
-// Domain errors. Services throw AppError with a code from one closed set; the GraphQL layer
+// Domain errors. Services throw AppError with a code from one closed set. The GraphQL layer
 // and the HTTP routes turn the code into `extensions.code` or an HTTP status in one place.
 
 /** The public error codes. Anything else reaching a client is masked as INTERNAL_SERVER_ERROR. */

@@ -83,8 +83,8 @@ export function parsePageArgs(args: PageArgs, arity: number): PageRequest {
 
 /**
  * Trims a query result fetched with `limit + 1` rows in the request's direction and returns the
- * page in ascending order. `hasPrevious`/`hasNext` of the far side come from the caller, who
- * knows whether rows exist beyond the `after`/`before` cursors.
+ * page in ascending order. The caller passes whether rows exist beyond the `after`/`before`
+ * cursor, which sets hasPreviousPage (forward) or hasNextPage (backward).
  */
 export function toPage<T>(request: PageRequest, fetched: T[], beyondCursor: boolean): Page<T> {
   const more = fetched.length > request.limit;

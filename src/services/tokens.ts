@@ -6,7 +6,7 @@ import { AppError, badInput, notFound } from './errors.js';
 
 export type Role = 'READER' | 'WRITER' | 'ADMIN';
 
-/** Who is calling: a token's id and role, or the open access of a server without auth. */
+/** Caller identity: a token's id and role, or open access on a server without auth. */
 export interface Principal {
   tokenId: string | null;
   role: Role;

@@ -31,7 +31,7 @@ export async function createTestDatabase(prefix = 'db'): Promise<TestDatabase> {
     async drop() {
       await db.close();
       // DROP DATABASE waits until every backend of the server acknowledges it, so one stuck
-      // session elsewhere would hang the suite; a database left behind is only clutter.
+      // session elsewhere would hang the suite. A database left behind is only clutter.
       await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, 20_000).catch(
         (error: unknown) => {
           console.warn(`Could not drop test database ${name}: ${(error as Error).message}`);

@@ -10,7 +10,7 @@ export const nodeResolvers: Resolvers = {
       const decoded = decodeGlobalId(id);
       if (!decoded) return null;
       const row = await loadNode(decoded.type, decoded.key, context);
-      // __typename tells Node.__resolveType which object type the row is.
+      // Node.__resolveType reads __typename to pick the object type of the row.
       return (row ? Object.assign(row, { __typename: decoded.type }) : null) as never;
     },
     serverInfo: (_parent, _args, { services }) => services.info,

@@ -34,7 +34,7 @@ export const uploadRoute: Route = {
   },
 };
 
-/** The format from `?format=`, else from the Content-Type, else NDJSON. */
+/** Chooses the format from `?format=`, else from the Content-Type, else NDJSON. */
 function uploadFormat(
   query: string | null,
   contentType: string | undefined,
